@@ -1,0 +1,16 @@
+"""nbval runs every notebook in a kernel that inherits this process's environment.
+
+The committed outputs come from the offline demo mode, and ``WEIGHTS = "auto"`` switches to the
+pretrained models when they are in the cache. So the kernels get a fresh, empty cache: the result
+of ``pytest --nbval notebooks/`` does not depend on what this machine downloaded before.
+"""
+
+import atexit
+import os
+import shutil
+import tempfile
+
+_cache = tempfile.mkdtemp(prefix="twostream-lab-nbval-")
+atexit.register(shutil.rmtree, _cache, ignore_errors=True)
+os.environ["TWOSTREAM_LAB_CACHE"] = _cache
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -1,0 +1,125 @@
+"""Cache/data folders and the sample-video registry (downloads against a 127.0.0.1 server)."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import hashlib
+import http.server
+import threading
+
+import pytest
+
+from twostream_lab import paths, samples
+from twostream_lab.classes import UCF101_CLASSES, class_index, normalize_class_name
+
+
+def test_cache_dir_follows_environment_variable(tmp_path, monkeypatch):
+    monkeypatch.setenv("TWOSTREAM_LAB_CACHE", str(tmp_path / "c"))
+    assert paths.cache_dir("flow") == tmp_path / "c" / "flow"
+    assert (tmp_path / "c" / "flow").is_dir()
+    assert paths.cache_dir("x", create=False) == tmp_path / "c" / "x"
+    assert not (tmp_path / "c" / "x").exists()
+
+
+def test_cache_dir_defaults_to_platform_cache(monkeypatch):
+    monkeypatch.delenv("TWOSTREAM_LAB_CACHE")
+    assert paths.cache_dir(create=False).name == "twostream-lab"
+
+
+def test_data_dir_defaults_inside_cache_and_follows_variable(tmp_path, monkeypatch):
+    monkeypatch.delenv("TWOSTREAM_LAB_DATA", raising=False)
+    assert paths.data_dir() == paths.cache_dir(create=False) / "data"
+    monkeypatch.setenv("TWOSTREAM_LAB_DATA", str(tmp_path))
+    assert paths.data_dir("kinetics") == tmp_path / "kinetics"
+
+
+def test_ucf101_classes_are_the_official_101():
+    assert len(UCF101_CLASSES) == len(set(UCF101_CLASSES)) == 101
+    assert class_index("ApplyEyeMakeup") == 0 and class_index("YoYo") == 100
+    assert normalize_class_name("HandStandPushups") == "HandstandPushups"
+    with pytest.raises(ValueError, match="not a UCF101 class"):
+        class_index("Abseiling")
+
+
+def test_registry_matches_the_shared_sample_list(ucf101_table):
+    with open(ucf101_table, newline="") as f:
+        rows = {r["file"]: r for r in csv.DictReader(f, delimiter="\t")}
+    registered = {s.name: s for s in samples.SAMPLE_VIDEOS if s.folder == "ucf101/videos"}
+    assert set(registered) == set(rows)
+    for name, row in rows.items():
+        assert registered[name].size == int(row["bytes"])
+        assert registered[name].label == row["class"]
+        assert class_index(row["class"]) == int(row["label0"])
+
+
+def test_available_samples_lists_the_data_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("TWOSTREAM_LAB_DATA", str(tmp_path))
+    assert samples.available_samples() == []
+    assert samples.activity_video_path() is None
+    (tmp_path / "ucf101" / "videos").mkdir(parents=True)
+    (tmp_path / "kinetics").mkdir()
+    for p in ["ucf101/videos/v_B.avi", "ucf101/videos/v_A.avi", "ucf101/videos/notes.txt",
+              "kinetics/abseiling_k400.mp4"]:
+        (tmp_path / p).write_bytes(b"x")
+    names = [p.name for p in samples.available_samples()]
+    assert names == ["v_A.avi", "v_B.avi", "abseiling_k400.mp4"]
+    assert samples.activity_video_path() == tmp_path / "kinetics" / "abseiling_k400.mp4"
+
+
+@pytest.fixture
+def local_server(tmp_path):
+    root = tmp_path / "www"
+    root.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+
+
+def _register(monkeypatch, url: str, payload: bytes, name="clip.mp4") -> samples.SampleVideo:
+    sample = samples.SampleVideo(
+        name, "kinetics", url + name, len(payload), hashlib.sha256(payload).hexdigest()
+    )
+    monkeypatch.setattr(samples, "SAMPLE_VIDEOS", (sample,))
+    return sample
+
+
+def test_download_samples_fetches_once_and_repairs_damage(local_server, tmp_path, monkeypatch):
+    root, url = local_server
+    payload = b"not really a video, but checksummed" * 100
+    (root / "clip.mp4").write_bytes(payload)
+    monkeypatch.setenv("TWOSTREAM_LAB_DATA", str(tmp_path / "data"))
+    _register(monkeypatch, url, payload)
+
+    [path] = samples.download_samples(progress=False)
+    assert path == tmp_path / "data" / "kinetics" / "clip.mp4"
+    assert path.read_bytes() == payload
+
+    (root / "clip.mp4").unlink()  # a second call must not need the server
+    assert samples.download_samples(progress=False) == [path]
+
+    (root / "clip.mp4").write_bytes(payload)
+    path.write_bytes(payload[:10])  # damaged: downloaded again
+    samples.download_samples(progress=False)
+    assert path.read_bytes() == payload
+
+
+def test_download_samples_rejects_wrong_checksum_without_leaving_a_file(
+    local_server, tmp_path, monkeypatch
+):
+    root, url = local_server
+    (root / "clip.mp4").write_bytes(b"tampered")
+    monkeypatch.setenv("TWOSTREAM_LAB_DATA", str(tmp_path / "data"))
+    _register(monkeypatch, url, b"the real bytes")
+    with pytest.raises(ValueError, match="(?i)hash"):
+        samples.download_samples(progress=False)
+    assert not (tmp_path / "data" / "kinetics" / "clip.mp4").exists()
+
+
+def test_download_samples_names_unknown_files():
+    with pytest.raises(ValueError, match="unknown sample video"):
+        samples.download_samples(["v_Nope.avi"], progress=False)

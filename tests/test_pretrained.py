@@ -1,0 +1,347 @@
+"""Pretrained download (fake downloader; gdown over HTTP on 127.0.0.1), cache, load_two_stream."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import http.server
+import shutil
+import socket
+import sys
+import threading
+import time
+import types
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fixtures_h5 import build_tiny_model, full_models, randomize, write_tf1_h5
+
+from twostream_lab import pretrained
+from twostream_lab.classes import UCF101_CLASSES
+from twostream_lab.paths import cache_dir
+from twostream_lab.pretrained import (PretrainedError, TwoStream, cached_pretrained,
+                                      cached_pretrained_files, fetch_pretrained,
+                                      load_two_stream)
+
+MANUAL = "https://drive.google.com/uc?id=fake-spatial"
+
+
+def _zip(path: Path, members: dict[str, Path | bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zipped:
+        for name, content in members.items():
+            if isinstance(content, Path):
+                zipped.write(content, name)
+            else:
+                zipped.writestr(name, content)
+    return path
+
+
+@functools.cache
+def _tiny_h5(folder: Path) -> Path:
+    model = build_tiny_model()
+    randomize(model, seed=5)
+    return write_tf1_h5(folder / "tiny_tf1.h5", model, optimizer=True)
+
+
+@pytest.fixture(scope="module")
+def tiny_zip(tmp_path_factory) -> Path:
+    """A stand-in for spatial.zip: a TF1-layout .h5 (the tiny model), .log and .preds."""
+    folder = tmp_path_factory.mktemp("tiny_zip")
+    return _zip(folder / "spatial.zip", {"spatial.h5": _tiny_h5(folder),
+                                         "spatial.log": b"epoch 1\n",
+                                         "spatial.preds": b"not read here"})
+
+
+def _register(monkeypatch, stream: str, size: int, **changes) -> None:
+    entry = dataclasses.replace(pretrained.PRETRAINED[stream], drive_id=f"fake-{stream}",
+                                size=size, **changes)
+    monkeypatch.setitem(pretrained.PRETRAINED, stream, entry)
+
+
+@pytest.fixture
+def tiny_registered(tiny_zip, monkeypatch) -> Path:
+    _register(monkeypatch, "spatial", tiny_zip.stat().st_size, num_params=954, input_channels=4)
+    return tiny_zip
+
+
+class FakeDownloader:
+    """A pooch downloader that copies local files (by URL) and counts its calls."""
+
+    def __init__(self, files: dict[str, Path | bytes]):
+        self.files = files
+        self.urls: list[str] = []
+
+    def __call__(self, url, output_file, pooch=None):
+        self.urls.append(url)
+        content = self.files[url.rsplit("=", 1)[-1]]
+        if isinstance(content, Path):
+            shutil.copyfile(content, output_file)
+        else:
+            Path(output_file).write_bytes(content)
+
+
+def test_nothing_cached_at_first():
+    assert cached_pretrained() == {"spatial": None, "motion": None}
+    assert cached_pretrained_files() == []
+
+
+def _leftovers() -> list[str]:
+    root = cache_dir("pretrained")
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+# --- download, cache, re-download ---------------------------------------------------------
+
+def test_fake_download_is_cached_and_redownloaded_when_damaged(tiny_registered):
+    fake = FakeDownloader({"fake-spatial": tiny_registered})
+    files = fetch_pretrained("spatial", downloader=fake, progress=False)
+    assert len(fake.urls) == 1 and fake.urls[0].endswith("uc?id=fake-spatial")
+    assert files.h5.name == "spatial.h5" and files.preds.name == "spatial.preds"
+    assert files.log.read_text() == "epoch 1\n"
+    assert _leftovers() == ["spatial", "spatial/complete.json", "spatial/spatial.h5",
+                            "spatial/spatial.log", "spatial/spatial.preds"]  # no zip, no temp
+    assert cached_pretrained() == {"spatial": files, "motion": None}
+    assert cached_pretrained_files() == [files.h5, files.preds, files.log]
+
+    assert fetch_pretrained("spatial", downloader=fake, progress=False) == files
+    assert len(fake.urls) == 1  # cached
+
+    data = files.h5.read_bytes()
+    files.h5.write_bytes(data[: len(data) // 2])  # truncated
+    assert cached_pretrained()["spatial"] is None
+    fetch_pretrained("spatial", downloader=fake, progress=False)
+    assert len(fake.urls) == 2 and files.h5.read_bytes() == data
+
+    files.h5.write_bytes(b"\0" * len(data))  # same size, not HDF5 any more
+    fetch_pretrained("spatial", downloader=fake, progress=False)
+    assert len(fake.urls) == 3 and files.h5.read_bytes() == data
+
+
+class _Server:
+    """A static file server on 127.0.0.1 that counts the requests it answers."""
+
+    def __init__(self, folder: Path):
+        server = self
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, directory=str(folder), **kwargs)
+
+            def do_GET(self):
+                server.hits += 1
+                super().do_GET()
+
+            def log_message(self, *args):
+                pass
+
+        self.hits = 0
+        self.folder = folder
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def server(tmp_path, monkeypatch):
+    served = _Server(tmp_path / "served")
+    served.folder.mkdir()
+    monkeypatch.setattr(pretrained, "DOWNLOAD_URL", f"http://127.0.0.1:{served.port}/{{id}}.zip")
+    yield served
+    served.httpd.shutdown()
+    served.httpd.server_close()
+
+
+def test_gdown_download_over_http(tiny_registered, server):
+    shutil.copyfile(tiny_registered, server.folder / "fake-spatial.zip")
+    files = fetch_pretrained("spatial", progress=False)  # the default GDriveDownloader
+    assert server.hits == 1
+    assert files.h5.read_bytes() == zipfile.ZipFile(tiny_registered).read("spatial.h5")
+    assert fetch_pretrained("spatial", progress=False) == files
+    assert server.hits == 1
+    assert _leftovers()[0] == "spatial" and not any(".zip" in p for p in _leftovers())
+
+
+def test_html_page_over_http(tiny_registered, server):
+    page = b"<!DOCTYPE html><html><head><title>Google Drive - Quota exceeded</title></head>"
+    (server.folder / "fake-spatial.zip").write_bytes(page + b" " * 2000)
+    with pytest.raises(PretrainedError, match="is a web page") as error:
+        fetch_pretrained("spatial", progress=False)
+    assert MANUAL in str(error.value) and "load_two_stream((" in str(error.value)
+    assert "drive.mount" in str(error.value)
+    assert _leftovers() == []
+
+
+def test_quota_refusal_from_gdown(tiny_registered, server, monkeypatch):
+    import gdown
+    from gdown.exceptions import FileURLRetrievalError
+
+    def refuse(*args, **kwargs):
+        raise FileURLRetrievalError("Too many users have viewed or downloaded this file recently")
+
+    monkeypatch.setattr(gdown, "download", refuse)
+    with pytest.raises(PretrainedError, match="download quota") as error:
+        fetch_pretrained("spatial", progress=False)
+    assert MANUAL in str(error.value)
+    assert _leftovers() == []
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("url", [f"http://127.0.0.1:{_closed_port()}/{{id}}.zip",
+                                 "https://drive.twostream-lab.invalid/uc?id={id}",
+                                 "http://10.255.255.1:81/{id}.zip"])  # unroutable: no answer
+def test_offline_fails_fast(url, tiny_registered, monkeypatch):
+    monkeypatch.setattr(pretrained, "DOWNLOAD_URL", url)
+    monkeypatch.setattr(pretrained, "CONNECT_TIMEOUT", 2.0)
+    start = time.perf_counter()
+    with pytest.raises(PretrainedError, match="offline") as error:
+        fetch_pretrained("spatial", progress=False)
+    assert time.perf_counter() - start < 5
+    assert MANUAL in str(error.value) and "load_two_stream('demo')" in str(error.value)
+    assert _leftovers() == []
+
+
+def _bad_zips(tiny_zip: Path, folder: Path) -> dict[str, tuple[bytes, str]]:
+    h5 = zipfile.ZipFile(tiny_zip).read("spatial.h5")
+    good = tiny_zip.read_bytes()
+    other = build_tiny_model(channels=3)
+    cases = {
+        "no_h5": (_zip(folder / "a.zip", {"spatial.log": b"x"}), "holds no spatial.h5"),
+        "other_model": (_zip(folder / "b.zip", {"spatial.h5": write_tf1_h5(folder / "o.h5",
+                                                                           other)}),
+                        "it is another model"),
+        "truncated_h5": (_zip(folder / "c.zip", {"spatial.h5": h5[: len(h5) // 2]}),
+                         "spatial.h5 is not usable.*damaged or truncated"),
+        "not_a_zip": (folder / "d.zip", "not a valid zip"),
+        "crc": (folder / "e.zip", "fails its CRC check"),
+    }
+    (folder / "d.zip").write_bytes(b"\x00" * 100)
+    offset = good.index(h5) + 100  # flip a byte inside the stored spatial.h5
+    (folder / "e.zip").write_bytes(good[:offset] + bytes([good[offset] ^ 1]) + good[offset + 1:])
+    return {name: (path.read_bytes(), message) for name, (path, message) in cases.items()}
+
+
+@pytest.mark.parametrize("case", ["no_h5", "other_model", "truncated_h5", "not_a_zip", "crc"])
+def test_bad_downloads_leave_the_cache_clean(case, tiny_registered, tmp_path, monkeypatch):
+    content, message = _bad_zips(tiny_registered, tmp_path)[case]
+    _register(monkeypatch, "spatial", len(content), num_params=954, input_channels=4)
+    with pytest.raises(PretrainedError, match=message):
+        fetch_pretrained("spatial", downloader=FakeDownloader({"fake-spatial": content}),
+                         progress=False)
+    assert _leftovers() == []
+
+
+def test_incomplete_download_leaves_the_cache_clean(tiny_registered):
+    partial = tiny_registered.read_bytes()[:-1000]
+    with pytest.raises(PretrainedError, match="bytes instead of") as error:
+        fetch_pretrained("spatial", downloader=FakeDownloader({"fake-spatial": partial}),
+                         progress=False)
+    assert MANUAL in str(error.value)
+    assert _leftovers() == []
+
+
+def test_interrupted_download_leaves_the_cache_clean(tiny_registered):
+    def interrupted(url, output_file, pooch=None):
+        Path(output_file).write_bytes(b"PK\x03\x04 half a zip")
+        raise ConnectionResetError("connection reset by peer")
+
+    with pytest.raises(PretrainedError, match="connection reset"):
+        fetch_pretrained("spatial", downloader=interrupted, progress=False)
+    assert _leftovers() == []
+
+
+def test_unknown_stream():
+    with pytest.raises(ValueError, match="'motion', 'spatial'"):
+        fetch_pretrained("rgb")
+
+
+# --- load_two_stream ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def full_files(tmp_path_factory):
+    """TF1-layout .h5 files of both full architectures (random weights) and the weights."""
+    folder = tmp_path_factory.mktemp("full")
+    paths, weights = {}, {}
+    for stream, model in zip(("spatial", "motion"), full_models()):
+        weights[stream] = randomize(model, seed=len(stream))
+        paths[stream] = write_tf1_h5(folder / f"{stream}.h5", model, optimizer=True)
+    return paths, weights
+
+
+def _assert_weights(model, expected):
+    for got, want in zip(model.get_weights(), expected):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_load_two_stream_pretrained(full_files, tmp_path, monkeypatch):
+    paths, weights = full_files
+    zips = {}
+    for stream in ("spatial", "motion"):
+        zips[f"fake-{stream}"] = _zip(tmp_path / f"{stream}.zip",
+                                      {f"{stream}.h5": paths[stream],
+                                       f"{stream}.preds": b"p", f"{stream}.log": b"l"})
+        _register(monkeypatch, stream, zips[f"fake-{stream}"].stat().st_size)
+    fake = FakeDownloader(zips)
+    start = time.perf_counter()
+    models = load_two_stream("pretrained", downloader=fake, progress=False)
+    print(f"load_two_stream('pretrained') from a fake download: "
+          f"{time.perf_counter() - start:.1f} s")
+    assert models.source == "pretrained" and not models.is_demo
+    assert models.class_names == UCF101_CLASSES and models.stacked_frames == 10
+    assert models.spatial.name == "spatial_xception" and models.motion.name == "motion_xception"
+    _assert_weights(models.spatial, weights["spatial"])
+    _assert_weights(models.motion, weights["motion"])
+    assert "source='pretrained'" in repr(models) and "299x299x20" in repr(models)
+    assert all(files is not None for files in cached_pretrained().values())
+
+
+def test_load_two_stream_local_pair(full_files):
+    paths, weights = full_files
+    models = load_two_stream((str(paths["spatial"]), paths["motion"]))
+    assert models.source == "local" and models.class_names == UCF101_CLASSES
+    _assert_weights(models.spatial, weights["spatial"])
+    _assert_weights(models.motion, weights["motion"])
+    assert _leftovers() == []  # nothing downloaded
+
+
+def test_local_pair_mistakes(full_files, tiny_zip):
+    paths, _ = full_files
+    with pytest.raises(ValueError, match=r"pass \(spatial_h5, motion_h5\)"):
+        load_two_stream((paths["motion"], paths["spatial"]))
+    with pytest.raises(ValueError, match="should be a spatial two-stream model"):
+        load_two_stream((_tiny_h5(tiny_zip.parent), paths["motion"]))
+    with pytest.raises(FileNotFoundError):
+        load_two_stream((paths["spatial"], paths["spatial"].with_name("nope.h5")))
+    with pytest.raises(ValueError, match="'pretrained', 'demo' or a"):
+        load_two_stream("imagenet")
+    with pytest.raises(ValueError, match="class_names is only for"):
+        load_two_stream("pretrained", class_names=("a", "b"))
+
+
+def test_load_two_stream_demo(monkeypatch):
+    spatial, motion = build_tiny_model(3, 4), build_tiny_model(4, 4)
+    demo = types.ModuleType("twostream_lab.demo_models")
+    demo.load_demo_models = lambda: (spatial, motion)
+    synthetic = types.ModuleType("twostream_lab.synthetic")
+    synthetic.SYNTHETIC_CLASSES = ("wave", "swing", "run", "spin")
+    monkeypatch.setitem(sys.modules, "twostream_lab.demo_models", demo)
+    monkeypatch.setitem(sys.modules, "twostream_lab.synthetic", synthetic)
+    models = load_two_stream("demo")
+    assert models.is_demo and models.source == "demo"
+    assert models.class_names == ("wave", "swing", "run", "spin")
+    assert models.spatial is spatial and models.stacked_frames == 2
+    synthetic.SYNTHETIC_CLASSES = ("wave", "swing")
+    with pytest.raises(ValueError, match="4 outputs but 2 class names"):
+        load_two_stream("demo")
+
+
+def test_two_stream_checks_its_source():
+    model = build_tiny_model(4, 2)
+    with pytest.raises(ValueError, match="source must be one of"):
+        TwoStream(model, model, ("a", "b"), "imagenet")

@@ -1,0 +1,453 @@
+"""Reading videos into RGB uint8 frames.
+
+Every frame inside twostream-lab is RGB ``uint8`` with shape ``(T, H, W, 3)``. OpenCV decodes to
+BGR; :func:`read_video` converts each frame exactly once, while reading. Bad input raises one
+:class:`VideoError` that names the file, the problem and the fix.
+
+A decoded video takes ``T * H * W * 3`` bytes: 10 minutes of 1080p at 25 fps would be 87 GiB. So
+:func:`read_video` checks the size *before* reading and refuses a video over ``memory_limit``
+(2 GiB by default), saying which ``short_side`` or ``max_frames`` would fit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+__all__ = [
+    "DEFAULT_DOWNLOAD_LIMIT",
+    "DEFAULT_MEMORY_LIMIT",
+    "MIN_MOTION_FRAMES",
+    "Video",
+    "VideoError",
+    "download_video",
+    "read_video",
+    "require_frames",
+    "resize_short_side",
+    "short_side_size",
+]
+
+#: Largest decoded video :func:`read_video` accepts by default (bytes of RGB uint8 frames).
+DEFAULT_MEMORY_LIMIT = 2 * 2**30
+#: Largest download :func:`download_video` accepts by default (bytes).
+DEFAULT_DOWNLOAD_LIMIT = 200 * 2**20
+#: Frames needed for one motion-stream input: 10 stacked flow frames come from 11 video frames.
+MIN_MOTION_FRAMES = 11
+
+_GIB = 2**30
+
+
+class VideoError(ValueError):
+    """A video that cannot be read, with the file, the problem and the fix in its message."""
+
+
+@dataclass(frozen=True, eq=False)
+class Video:
+    """A decoded video clip.
+
+    Parameters
+    ----------
+    frames : ndarray of uint8, shape (T, H, W, 3)
+        RGB frames.
+    fps : float
+        Frames per second.
+    name : str
+        File name with extension, e.g. ``"abseiling_k400.mp4"``.
+    source : str
+        Where the frames came from: the path or URL given to :func:`read_video`, or ``"array"``.
+
+    Examples
+    --------
+    >>> clip = Video.from_frames(np.zeros((12, 64, 80, 3), np.uint8), fps=25.0, name="still")
+    >>> clip.num_frames, clip.height, clip.width
+    (12, 64, 80)
+    """
+
+    frames: np.ndarray
+    fps: float
+    name: str
+    source: str
+
+    def __post_init__(self) -> None:
+        _check_frames(self.frames, self.name)
+        if not (math.isfinite(self.fps) and self.fps > 0):
+            raise VideoError(f"{self.name}: fps must be a positive number, got {self.fps!r}")
+
+    @classmethod
+    def from_frames(
+        cls, frames: np.ndarray | Sequence[np.ndarray], *, fps: float = 25.0, name: str = "clip"
+    ) -> Video:
+        """Wrap RGB uint8 frames ``(T, H, W, 3)`` (an array or a list of ``(H, W, 3)`` frames).
+
+        Examples
+        --------
+        >>> Video.from_frames([np.zeros((4, 6, 3), np.uint8)] * 3).num_frames
+        3
+        """
+        if not isinstance(frames, np.ndarray):
+            frames = np.stack([np.asarray(frame) for frame in frames]) if len(frames) else None
+        if frames is None:
+            raise VideoError(f"{name}: no frames were given; pass at least one (H, W, 3) frame")
+        return cls(frames=frames, fps=float(fps), name=name, source="array")
+
+    @property
+    def num_frames(self) -> int:
+        """Number of frames T."""
+        return int(self.frames.shape[0])
+
+    @property
+    def height(self) -> int:
+        """Frame height H in pixels."""
+        return int(self.frames.shape[1])
+
+    @property
+    def width(self) -> int:
+        """Frame width W in pixels."""
+        return int(self.frames.shape[2])
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds (``num_frames / fps``)."""
+        return self.num_frames / self.fps
+
+    def __repr__(self) -> str:
+        return (
+            f"Video(name={self.name!r}, num_frames={self.num_frames}, "
+            f"size={self.width}x{self.height}, fps={self.fps:g}, source={self.source!r})"
+        )
+
+
+def _check_frames(frames: object, name: str) -> None:
+    if not isinstance(frames, np.ndarray):
+        raise VideoError(f"{name}: frames must be a numpy array, got {type(frames).__name__}")
+    if frames.dtype != np.uint8:
+        raise VideoError(
+            f"{name}: frames must be uint8 (0..255), got {frames.dtype}; "
+            "convert float frames in 0..1 with (frames * 255).round().astype(np.uint8)"
+        )
+    if frames.ndim != 4 or frames.shape[-1] != 3:
+        raise VideoError(
+            f"{name}: frames must have shape (T, H, W, 3) (RGB), got {frames.shape}; "
+            "for grey frames use np.repeat(grey[..., None], 3, axis=-1)"
+        )
+    if frames.shape[0] == 0:
+        raise VideoError(f"{name}: the video has no frames")
+
+
+def short_side_size(height: int, width: int, short_side: int | None) -> tuple[int, int]:
+    """Return ``(height, width)`` scaled so that the shorter side is ``short_side``.
+
+    The longer side is rounded to the nearest pixel; ``None`` keeps the size.
+
+    Examples
+    --------
+    >>> short_side_size(240, 320, 256)
+    (256, 341)
+    >>> short_side_size(1080, 1920, 256)
+    (256, 455)
+    """
+    if short_side is None:
+        return height, width
+    if int(short_side) != short_side or short_side < 1:
+        raise ValueError(f"short_side must be a positive whole number of pixels, got {short_side!r}")
+    scale = short_side / min(height, width)
+    if height <= width:
+        return int(short_side), max(1, round(width * scale))
+    return max(1, round(height * scale)), int(short_side)
+
+
+def resize_short_side(frames: np.ndarray, short_side: int | None) -> np.ndarray:
+    """Resize one frame ``(H, W[, C])`` or a clip ``(T, H, W[, C])`` to the given short side.
+
+    Shrinking uses area averaging (``cv2.INTER_AREA``, no aliasing), enlarging bilinear
+    interpolation (``cv2.INTER_LINEAR``, OpenCV's default). A frame that already has the size is
+    returned unchanged.
+
+    Examples
+    --------
+    >>> resize_short_side(np.zeros((240, 320, 3), np.uint8), 120).shape
+    (120, 160, 3)
+    """
+    import cv2
+
+    clip = frames.ndim == 4 or (frames.ndim == 3 and frames.shape[-1] not in (1, 3, 4))
+    height, width = frames.shape[1:3] if clip else frames.shape[:2]
+    size = short_side_size(height, width, short_side)
+    if size == (height, width):
+        return frames
+    interpolation = cv2.INTER_AREA if size[0] < height else cv2.INTER_LINEAR
+    if not clip:
+        return cv2.resize(frames, size[::-1], interpolation=interpolation)
+    out = np.empty((frames.shape[0], *size, *frames.shape[3:]), frames.dtype)
+    for i, frame in enumerate(frames):
+        out[i] = cv2.resize(frame, size[::-1], interpolation=interpolation).reshape(out.shape[1:])
+    return out
+
+
+def require_frames(video: Video | np.ndarray, minimum: int = MIN_MOTION_FRAMES) -> Video | np.ndarray:
+    """Return ``video`` unchanged, or raise :class:`VideoError` if it has fewer than ``minimum`` frames.
+
+    The default, 11, is what one motion-stream input needs: a stack of 10 flow frames, each made
+    from two consecutive video frames.
+
+    Examples
+    --------
+    >>> require_frames(Video.from_frames(np.zeros((11, 4, 4, 3), np.uint8))).num_frames
+    11
+    """
+    count = len(video.frames) if isinstance(video, Video) else len(video)
+    name = video.name if isinstance(video, Video) else "the clip"
+    if count < minimum:
+        stack = minimum - 1
+        raise VideoError(
+            f"{name}: {count} frame{'s' if count != 1 else ''}, but at least {minimum} are needed "
+            f"(the motion stream stacks {stack} flow frames, made from {minimum} consecutive "
+            "video frames). Use a longer clip, or a larger max_frames when reading it."
+        )
+    return video
+
+
+def _is_url(source: str) -> bool:
+    return re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", source) is not None
+
+
+def _url_file_name(url: str) -> str:
+    path = urllib.parse.unquote(urllib.parse.urlsplit(url).path)
+    name = path.rstrip("/").rsplit("/", 1)[-1]
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", name)
+    return name or "video"
+
+
+def download_video(
+    url: str, *, max_bytes: int = DEFAULT_DOWNLOAD_LIMIT, timeout: float = 60.0
+) -> Path:
+    """Download an http(s) video into ``cache_dir("videos")`` and return its path.
+
+    A URL that was downloaded before is not fetched again. The file is written under a temporary
+    name and renamed when complete, so an interrupted download never looks finished.
+
+    Parameters
+    ----------
+    url : str
+        ``http://`` or ``https://`` address.
+    max_bytes : int
+        Refuse (and delete) a download larger than this.
+    timeout : float
+        Seconds to wait for the server on connecting and on each read.
+
+    Examples
+    --------
+    >>> download_video("ftp://example.org/clip.mp4")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    VideoError: ftp://example.org/clip.mp4: unsupported URL scheme 'ftp' ...
+    """
+    from .paths import atomic_file, cache_dir
+
+    scheme = urllib.parse.urlsplit(url).scheme.lower()
+    if scheme not in ("http", "https"):
+        raise VideoError(
+            f"{url}: unsupported URL scheme {scheme!r}; read_video downloads http:// and https:// "
+            "addresses only. Download the file yourself and pass its local path."
+        )
+    digest = hashlib.sha256(url.encode()).hexdigest()[:16]
+    target = cache_dir("videos") / f"{digest}-{_url_file_name(url)}"
+    if target.is_file():
+        return target
+    request = urllib.request.Request(url, headers={"User-Agent": "twostream-lab"})
+    try:
+        with (
+            urllib.request.urlopen(request, timeout=timeout) as response,
+            atomic_file(target, suffix=".part") as tmp,
+            open(tmp, "wb") as file,
+        ):
+            declared = response.headers.get("Content-Length")
+            declared = int(declared) if declared and declared.isdigit() else None
+            if declared is not None and declared > max_bytes:
+                raise _too_large(url, _format_bytes(declared), max_bytes)
+            received = 0
+            while chunk := response.read(1 << 20):
+                received += len(chunk)
+                if received > max_bytes:
+                    raise _too_large(url, f"more than {_format_bytes(max_bytes)}", max_bytes)
+                file.write(chunk)
+            if declared is not None and received != declared:
+                raise VideoError(
+                    f"{url}: the download stopped after {received} of {declared} bytes; try again"
+                )
+    except urllib.error.HTTPError as error:
+        raise VideoError(
+            f"{url}: the server answered HTTP {error.code} ({error.reason}); check the address"
+        ) from None
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise VideoError(
+            f"{url}: could not download it ({reason}); check the address and the connection "
+            f"(timeout {timeout:g} s), or download the file yourself and pass its path"
+        ) from None
+    return target
+
+
+def _too_large(url: str, size: str, max_bytes: int) -> VideoError:
+    return VideoError(
+        f"{url}: the download is {size}, over the limit of {_format_bytes(max_bytes)}; pass a "
+        "larger read_video(..., download_limit=...) if you really want this file"
+    )
+
+
+def _format_bytes(count: float) -> str:
+    if count >= _GIB:
+        return f"{count / _GIB:.1f} GiB"
+    return f"{count / 2**20:.1f} MiB" if count >= 2**20 else f"{count / 1024:.1f} KiB"
+
+
+def _memory_error(name: str, frames: int, more: bool, height: int, width: int,
+                  limit: int) -> VideoError:
+    """The message for a video whose decoded frames would not fit ``limit`` bytes."""
+    frame_bytes = height * width * 3
+    fit = max(1, limit // frame_bytes)
+    hints = [f"max_frames={fit} keeps the first {fit} frames at {width}x{height}"]
+    if min(height, width) > 256:
+        small_h, small_w = short_side_size(height, width, 256)
+        small_fit = limit // (small_h * small_w * 3)
+        hints.insert(0, f"short_side=256 makes frames {small_w}x{small_h}"
+                     + ("" if small_fit >= frames else f" (then max_frames={small_fit} fits)"))
+    size = ("more than " if more else "") + _format_bytes(frames * frame_bytes)
+    return VideoError(
+        f"{name}: {'more than ' if more else ''}{frames} frames of {width}x{height} would take "
+        f"{size} as RGB uint8, over the memory limit of {_format_bytes(limit)}. Read less of it "
+        "with read_video(...): " + "; ".join(hints)
+        + ". Or pass a larger memory_limit= if this machine has the memory."
+    )
+
+
+def read_video(
+    source: str | os.PathLike,
+    *,
+    max_frames: int | None = None,
+    short_side: int | None = None,
+    memory_limit: int = DEFAULT_MEMORY_LIMIT,
+    download_limit: int = DEFAULT_DOWNLOAD_LIMIT,
+    timeout: float = 60.0,
+) -> Video:
+    """Read a video file or http(s) URL into RGB uint8 frames.
+
+    Parameters
+    ----------
+    source : str or path
+        A local file, or an ``http(s)://`` URL (downloaded once into ``cache_dir("videos")``).
+    max_frames : int, optional
+        Keep only the first ``max_frames`` frames.
+    short_side : int, optional
+        Resize every frame so that its shorter side has this many pixels (256 for the training
+        flow), keeping the aspect ratio; see :func:`resize_short_side`.
+    memory_limit : int
+        Refuse, before reading, a video whose decoded frames would take more bytes than this.
+    download_limit, timeout
+        Passed to :func:`download_video` for URLs.
+
+    Returns
+    -------
+    Video
+
+    Raises
+    ------
+    VideoError
+        Missing file, not a video or damaged, no frames, unsupported URL scheme, download
+        failed or too large, or frames over ``memory_limit``.
+
+    Examples
+    --------
+    >>> video = read_video("v_Archery_g02_c02.avi", max_frames=16)  # doctest: +SKIP
+    >>> video.frames.shape  # doctest: +SKIP
+    (16, 240, 320, 3)
+    """
+    import cv2
+
+    if max_frames is not None and (int(max_frames) != max_frames or max_frames < 1):
+        raise ValueError(f"max_frames must be a positive whole number or None, got {max_frames!r}")
+    source_text = os.fspath(source)
+    if _is_url(source_text):
+        path = download_video(source_text, max_bytes=download_limit, timeout=timeout)
+        name = _url_file_name(source_text)
+    else:
+        path = Path(source_text).expanduser()
+        name = path.name
+        if not path.is_file():
+            where = "is a folder, not a video file" if path.is_dir() else "does not exist"
+            raise VideoError(
+                f"{source_text}: the file {where} (looked in {path.absolute().parent}); "
+                "check the path and the file name"
+            )
+
+    capture = cv2.VideoCapture(str(path))
+    try:
+        if not capture.isOpened():
+            raise VideoError(
+                f"{name}: OpenCV cannot open it as a video: it is not a video file, is damaged or "
+                "truncated, or uses a codec this OpenCV lacks. Check the file (does it play?), "
+                "or convert it to H.264 mp4, e.g. ffmpeg -i IN -c:v libx264 OUT.mp4"
+            )
+        fps = capture.get(cv2.CAP_PROP_FPS)
+        fps = float(fps) if math.isfinite(fps) and fps > 0 else 25.0
+        in_h = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        in_w = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
+        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        expected = count if count > 0 else None
+        if max_frames is not None:
+            expected = min(expected, max_frames) if expected else max_frames
+        frames = _decode(capture, name, in_h, in_w, expected, max_frames, short_side, memory_limit)
+    finally:
+        capture.release()
+    if frames is None:
+        raise VideoError(
+            f"{name}: the file opens but no frame could be decoded (an empty or damaged video); "
+            "check that it plays, or re-encode it"
+        )
+    return Video(frames=frames, fps=fps, name=name, source=source_text)
+
+
+def _decode(capture, name, in_h, in_w, expected, max_frames, short_side, memory_limit):
+    """Decode into one preallocated RGB array, resizing on the fly; ``None`` if no frame."""
+    import cv2
+
+    out_h, out_w = short_side_size(in_h, in_w, short_side) if in_h and in_w else (0, 0)
+    frame_bytes = out_h * out_w * 3
+    if expected and frame_bytes and expected * frame_bytes > memory_limit:
+        raise _memory_error(name, expected, False, out_h, out_w, memory_limit)
+    frames = None
+    n = 0
+    while max_frames is None or n < max_frames:
+        ok, bgr = capture.read()
+        if not ok:
+            break
+        if frames is None:  # the decoder's real size can differ from the container's header
+            out_h, out_w = short_side_size(*bgr.shape[:2], short_side)
+            frame_bytes = out_h * out_w * 3
+            capacity = expected or max(1, min(256, memory_limit // frame_bytes))
+            frames = np.empty((capacity, out_h, out_w, 3), np.uint8)
+        if n == len(frames):  # the header's frame count was missing or too small
+            if (n + 1) * frame_bytes > memory_limit:
+                raise _memory_error(name, n, True, out_h, out_w, memory_limit)
+            grown = min(2 * n, memory_limit // frame_bytes, max_frames or 2 * n)
+            frames = np.concatenate([frames, np.empty((grown - n, out_h, out_w, 3), np.uint8)])
+        if bgr.shape[:2] != (out_h, out_w):
+            shrink = out_h < bgr.shape[0]
+            bgr = cv2.resize(bgr, (out_w, out_h),
+                             interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+        cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=frames[n])
+        n += 1
+    if frames is None:
+        return None
+    if n < len(frames):  # the header promised more frames: copy only if much was unused
+        frames = frames[:n].copy() if len(frames) - n > n // 8 else frames[:n]
+    return frames

@@ -1,0 +1,590 @@
+"""Notebook helpers: the weights switch, a video picker, and a frame-by-frame explorer.
+
+:func:`choose_weights` / :func:`load_models`
+    The switch at the top of every notebook: ``WEIGHTS = "auto"`` takes the pretrained UCF101
+    models where they are available (cached, or downloadable in Colab) and the offline demo
+    models elsewhere, and says which it took and why.
+
+The two widgets work in Jupyter, JupyterLab and Colab with ipywidgets, and degrade to plain
+output where widgets cannot render (a script, a terminal, a static notebook viewer,
+``TWOSTREAM_LAB_WIDGETS=0``): the picker then prints the video it chose and how to choose
+another, the explorer prints the frame it shows and draws that one frame as a static figure.
+
+:func:`video_picker`
+    The sample videos found in the data folder (:func:`twostream_lab.samples.available_samples`),
+    optionally the synthetic action clips of the offline lab, an upload of the student's own file
+    and an http(s) URL field. ``picker.source`` is what the next cells read, ``picker.read()``
+    reads it.
+:func:`frame_explorer`
+    A slider over the frames that both streams scored, drawing the tutorial's six panels
+    (:func:`twostream_lab.plotting.frame_figure`): the RGB frame, u and v, and the top-5 bars of
+    the spatial stream, the motion stream and their fusion for that frame.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "WeightsChoice",
+    "choose_weights",
+    "load_models",
+    "WIDGETS_ENV",
+    "SYNTHETIC_PREFIX",
+    "widgets_available",
+    "VideoPicker",
+    "video_picker",
+    "FrameExplorer",
+    "frame_explorer",
+]
+
+#: Set this environment variable to 0 / false / no / off to get the plain output everywhere.
+WIDGETS_ENV = "TWOSTREAM_LAB_WIDGETS"
+
+#: A picker source that starts with this names a synthetic clip of that class, e.g.
+#: ``"synthetic:red moving up-left"``; it is generated, not read from disk.
+SYNTHETIC_PREFIX = "synthetic:"
+
+_OFF = {"0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class WeightsChoice:
+    """Which weights a notebook uses (``source``, as :func:`load_two_stream` takes it) and why."""
+
+    source: str | tuple[str, str]
+    reason: str
+    auto: bool = False
+
+    @property
+    def is_demo(self) -> bool:
+        """True for the offline demo models (synthetic classes, not UCF101)."""
+        return self.source == "demo"
+
+    def __str__(self) -> str:
+        name = self.source if isinstance(self.source, str) else "local .h5 files"
+        text = f"weights: {name} ({self.reason})"
+        if self.is_demo:
+            text += (
+                ".\nEvery prediction in this notebook comes from the offline demo models: tiny "
+                "networks trained on synthetic clips, not the UCF101 models."
+            )
+        return text
+
+
+def choose_weights(weights: str | tuple[str, str] = "auto") -> WeightsChoice:
+    """Resolve a notebook's ``WEIGHTS`` switch without loading anything.
+
+    Parameters
+    ----------
+    weights : "auto", "pretrained", "demo" or (spatial_h5, motion_h5)
+        ``"auto"`` takes ``"pretrained"`` when both streams are in the cache or when running in
+        Colab (where Google Drive can be reached; a 470 MB download on first use), else
+        ``"demo"``.
+
+    Examples
+    --------
+    >>> choose_weights("demo").is_demo
+    True
+    """
+    if isinstance(weights, str) and weights == "auto":
+        from .pretrained import cached_pretrained
+
+        if all(files is not None for files in cached_pretrained().values()):
+            return WeightsChoice("pretrained", "auto: the pretrained weights are in the cache",
+                                 auto=True)
+        if "google.colab" in sys.modules:
+            return WeightsChoice(
+                "pretrained",
+                "auto: in Colab; downloaded from Google Drive on first use, 2 zips of 235 MB",
+                auto=True,
+            )
+        return WeightsChoice(
+            "demo",
+            'auto: the pretrained weights are not in the cache and this is not Colab; set '
+            'WEIGHTS = "pretrained" to download them (470 MB)',
+            auto=True,
+        )
+    if isinstance(weights, str) and weights in ("pretrained", "demo"):
+        return WeightsChoice(weights, f'chosen with WEIGHTS = "{weights}"')
+    if isinstance(weights, tuple | list) and len(weights) == 2:
+        return WeightsChoice((str(weights[0]), str(weights[1])), "your own .h5 files")
+    raise ValueError(
+        f'WEIGHTS must be "auto", "pretrained", "demo" or a pair of .h5 paths '
+        f'(spatial, motion); got {weights!r}'
+    )
+
+
+def load_models(weights: str | tuple[str, str] | WeightsChoice = "auto", *,
+                progress: bool = True):
+    """Load both streams for a notebook's ``WEIGHTS`` switch and print which weights they are.
+
+    With ``"auto"``, a failed pretrained download (offline, Google Drive's quota) prints the
+    reason and falls back to the demo models; an explicit ``"pretrained"`` raises instead.
+
+    Returns
+    -------
+    TwoStream
+        ``models.is_demo`` tells the cells below which kind of video to use.
+
+    Examples
+    --------
+    >>> models = load_models("demo")  # doctest: +SKIP
+    weights: demo (chosen with WEIGHTS = "demo")...
+    """
+    from .pretrained import PretrainedError, load_two_stream
+
+    choice = weights if isinstance(weights, WeightsChoice) else choose_weights(weights)
+    try:
+        models = load_two_stream(choice.source, progress=progress)
+    except PretrainedError as error:
+        if not choice.auto:
+            raise
+        choice = WeightsChoice(
+            "demo", f"auto: the pretrained weights could not be downloaded: {error}", auto=True
+        )
+        models = load_two_stream("demo")
+    print(choice)
+    return models
+
+
+def widgets_available() -> tuple[bool, str]:
+    """Return whether interactive widgets can render here, and the reason when they cannot.
+
+    Widgets need ipywidgets and a running Jupyter kernel (a notebook or Colab), and are switched
+    off by ``TWOSTREAM_LAB_WIDGETS=0``.
+
+    Examples
+    --------
+    >>> ok, reason = widgets_available()
+    >>> ok or bool(reason)
+    True
+    """
+    if os.environ.get(WIDGETS_ENV, "").strip().lower() in _OFF:
+        return False, f"switched off by {WIDGETS_ENV}={os.environ[WIDGETS_ENV]}"
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        return False, "ipywidgets is not installed (pip install ipywidgets)"
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False, "not running in IPython"
+    shell = get_ipython()
+    if shell is None or getattr(shell, "kernel", None) is None:
+        return False, "not running in a Jupyter kernel"
+    return True, ""
+
+
+def _use_widgets(use_widgets: bool | None) -> tuple[bool, str]:
+    if use_widgets is None:
+        return widgets_available()
+    if use_widgets:
+        return True, ""
+    return False, "use_widgets=False"
+
+
+def _describe(source: Path | str | None) -> str:
+    if source is None:
+        return "nothing yet"
+    if isinstance(source, Path):
+        return source.name
+    if source.startswith(SYNTHETIC_PREFIX):
+        return f"synthetic clip of class {source[len(SYNTHETIC_PREFIX):]!r}"
+    return source
+
+
+class VideoPicker:
+    """Choose the video the next cells use: a sample, a synthetic clip, an upload or a URL.
+
+    Use :func:`video_picker` to make one. ``source`` is a :class:`~pathlib.Path` (a sample or an
+    uploaded file), an ``http(s)://`` URL, ``"synthetic:<class>"`` or None (nothing found yet).
+
+    Parameters
+    ----------
+    samples : sequence of Path
+        The video files offered in the list.
+    synthetic_classes : sequence of str
+        Synthetic action classes offered in the list as ``"synthetic:<class>"``.
+    default : str or Path, optional
+        The first choice: a listed file name, a path, a URL or ``"synthetic:<class>"``.
+        Default: the first synthetic class if any are offered, else the first sample.
+    use_widgets : bool, optional
+        None (default) decides with :func:`widgets_available`.
+    upload_dir : Path, optional
+        Where uploaded files are written; default ``<cache>/uploads``.
+    """
+
+    def __init__(
+        self,
+        samples: Sequence[Path],
+        *,
+        synthetic_classes: Sequence[str] = (),
+        default: str | Path | None = None,
+        use_widgets: bool | None = None,
+        upload_dir: Path | None = None,
+    ) -> None:
+        self.samples = [Path(p) for p in samples]
+        self.synthetic_classes = tuple(synthetic_classes)
+        self._upload_dir = upload_dir
+        self.source: Path | str | None = None
+        self.message = ""
+        self.interactive, self.reason = _use_widgets(use_widgets)
+        if default is None:
+            if self.synthetic_classes:
+                default = SYNTHETIC_PREFIX + self.synthetic_classes[0]
+            elif self.samples:
+                default = self.samples[0]
+        self.widget = self._build_widget() if self.interactive else None
+        if default is not None:
+            self.select(default)
+        else:
+            self._set(None, "no sample videos found: upload a video, give a URL, "
+                            "or download the samples with twostream_lab.download_samples()")
+
+    # -- choosing ------------------------------------------------------------------------------
+    def _options(self) -> list[tuple[str, str]]:
+        options = [(p.name, str(p)) for p in self.samples]
+        options += [(f"synthetic: {c}", SYNTHETIC_PREFIX + c) for c in self.synthetic_classes]
+        return options
+
+    def select(self, choice: str | Path) -> Path | str:
+        """Choose a video: a listed file name, a path, an http(s) URL or ``"synthetic:<class>"``.
+
+        Returns the new ``source``. Raises ValueError (naming the choices) for anything else.
+
+        Examples
+        --------
+        >>> picker = video_picker(synthetic=True, use_widgets=False)  # doctest: +SKIP
+        >>> picker.select("synthetic:" + picker.synthetic_classes[1])  # doctest: +SKIP
+        """
+        text = str(choice)
+        by_name = {p.name: p for p in self.samples}
+        if text.startswith(SYNTHETIC_PREFIX):
+            label = text[len(SYNTHETIC_PREFIX):].strip()
+            if label not in self.synthetic_classes:
+                raise ValueError(
+                    f"unknown synthetic class {label!r}; choose one of {list(self.synthetic_classes)}"
+                    + ("" if self.synthetic_classes else " (make the picker with synthetic=True)")
+                )
+            source: Path | str = SYNTHETIC_PREFIX + label
+        elif re.match(r"^https?://", text):
+            source = text
+        elif text in by_name:
+            source = by_name[text]
+        elif Path(text).expanduser().is_file():
+            source = Path(text).expanduser()
+        else:
+            raise ValueError(
+                f"cannot use {text!r} as a video: it is not a listed sample "
+                f"({', '.join(by_name) or 'none found'}), an existing file, an http(s) URL, "
+                f"or '{SYNTHETIC_PREFIX}<class>'"
+            )
+        self._set(source, "")
+        return source
+
+    def _set(self, source: Path | str | None, message: str) -> None:
+        self.source = source
+        self.message = message
+        if self.widget is not None:
+            self._sync_widget()
+
+    def save_upload(self, name: str, content: bytes) -> Path:
+        """Write an uploaded file into the upload folder and select it; returns its path."""
+        from .paths import cache_dir
+
+        folder = self._upload_dir if self._upload_dir is not None else cache_dir("uploads")
+        folder.mkdir(parents=True, exist_ok=True)
+        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name).lstrip(".") or "upload.mp4"
+        path = folder / safe
+        tmp = path.with_name(path.name + ".part")
+        tmp.write_bytes(bytes(content))
+        tmp.replace(path)
+        self._set(path, "")
+        return path
+
+    def read(self, *, max_frames: int | None = None, short_side: int | None = None, seed: int = 0):
+        """Read the chosen video (or generate the chosen synthetic clip) as a :class:`Video`.
+
+        ``max_frames`` and ``short_side`` go to :func:`twostream_lab.video.read_video`; ``seed`` to
+        :func:`twostream_lab.synthetic.make_synthetic_clip`.
+        """
+        if self.source is None:
+            raise ValueError(
+                "no video chosen: the picker found no sample videos. Upload one, give a URL, "
+                "or run twostream_lab.download_samples() and make the picker again"
+            )
+        if isinstance(self.source, str) and self.source.startswith(SYNTHETIC_PREFIX):
+            from .synthetic import make_synthetic_clip
+
+            return make_synthetic_clip(self.source[len(SYNTHETIC_PREFIX):], seed=seed)
+        from .video import read_video
+
+        return read_video(self.source, max_frames=max_frames, short_side=short_side)
+
+    # -- showing -------------------------------------------------------------------------------
+    def _build_widget(self):
+        import ipywidgets as widgets
+
+        self._dropdown = widgets.Dropdown(
+            options=self._options(), description="video", layout=widgets.Layout(width="460px")
+        )
+        self._upload = widgets.FileUpload(accept="video/*", multiple=False, description="upload")
+        self._url = widgets.Text(
+            placeholder="https://... (a video file)",
+            description="URL",
+            continuous_update=False,
+            layout=widgets.Layout(width="460px"),
+        )
+        self._status = widgets.HTML()
+        self._syncing = False
+        self._dropdown.observe(self._on_dropdown, names="value")
+        self._upload.observe(self._on_upload, names="value")
+        self._url.observe(self._on_url, names="value")
+        return widgets.VBox([self._dropdown, widgets.HBox([self._upload, self._url]), self._status])
+
+    def _sync_widget(self) -> None:
+        import html
+
+        self._syncing = True
+        try:
+            values = [value for _, value in self._options()]
+            current = str(self.source) if self.source is not None else None
+            self._dropdown.value = current if current in values else None
+        finally:
+            self._syncing = False
+        text = f"<b>selected:</b> {html.escape(_describe(self.source))}"
+        if self.message:
+            text += f"<br><span style='color:#b00'>{html.escape(self.message)}</span>"
+        self._status.value = text
+
+    def _on_dropdown(self, change) -> None:
+        if not self._syncing and change["new"] is not None:
+            self.select(change["new"])
+
+    def _on_upload(self, change) -> None:
+        value = change["new"]
+        # ipywidgets 7 (Colab): {name: {"metadata": {...}, "content": bytes}};
+        # ipywidgets 8: a tuple of {"name": ..., "content": memoryview, ...}.
+        if isinstance(value, dict):
+            items = [(name, item["content"]) for name, item in value.items()]
+        else:
+            items = [(item["name"], item["content"]) for item in value]
+        if items:
+            self.save_upload(*items[-1])
+
+    def _on_url(self, change) -> None:
+        url = change["new"].strip()
+        if not url:
+            return
+        try:
+            self.select(url)
+        except ValueError:
+            self._set(self.source, f"{url!r} is neither an http(s) URL nor an existing file; "
+                                   "the selection is unchanged")
+
+    def text(self) -> str:
+        """The plain-text description shown where widgets do not render."""
+        lines = [
+            f"Video picker ({self.reason}; showing plain text)" if not self.interactive
+            else "Video picker",
+            f"  sample videos found: {len(self.samples)}",
+        ]
+        if self.synthetic_classes:
+            lines.append(f"  synthetic classes: {', '.join(self.synthetic_classes)}")
+        lines.append(f"  selected: {_describe(self.source)}")
+        if self.message:
+            lines.append(f"  note: {self.message}")
+        lines.append(
+            '  choose another with picker.select(NAME), where NAME is a listed file name, a path, '
+            f'an http(s) URL or "{SYNTHETIC_PREFIX}<class>"'
+        )
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"VideoPicker(source={_describe(self.source)!r})"
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        if self.widget is not None:
+            display(self.widget)
+        else:
+            print(self.text())
+
+
+def video_picker(
+    *,
+    synthetic: bool = False,
+    default: str | Path | None = None,
+    use_widgets: bool | None = None,
+) -> VideoPicker:
+    """Make a :class:`VideoPicker` over the sample videos found in the data folder.
+
+    Parameters
+    ----------
+    synthetic : bool
+        Also offer the offline lab's synthetic action clips (and choose the first one by default);
+        use it with the demo models, which only know the synthetic classes.
+    default : str or Path, optional
+        The first choice (see :class:`VideoPicker`).
+    use_widgets : bool, optional
+        None (default): widgets where they can render, plain text elsewhere.
+
+    Examples
+    --------
+    >>> picker = video_picker(synthetic=True, use_widgets=False)
+    >>> str(picker.source).startswith("synthetic:")
+    True
+    """
+    from .samples import available_samples
+
+    classes: Sequence[str] = ()
+    if synthetic:
+        from .synthetic import SYNTHETIC_CLASSES
+
+        classes = SYNTHETIC_CLASSES
+    return VideoPicker(
+        available_samples(), synthetic_classes=classes, default=default, use_widgets=use_widgets
+    )
+
+
+class FrameExplorer:
+    """A slider over the scored frames of a prediction, drawing the six-panel frame figure.
+
+    Use :func:`frame_explorer` to make one. ``index`` is the current video frame (RGB frame
+    ``index`` and the flow stack starting at flow frame ``index``; one of
+    ``prediction.fused_indices``); ``figure`` is the last figure drawn.
+    """
+
+    def __init__(self, video, flow, prediction, *, index: int | None = None,
+                 use_widgets: bool | None = None) -> None:
+        self.video = video
+        self.flow = flow
+        self.prediction = prediction
+        self.frames = [int(i) for i in prediction.fused_indices]
+        if not self.frames:
+            raise ValueError("the prediction has no scored frames (its fused_indices are empty)")
+        self.interactive, self.reason = _use_widgets(use_widgets)
+        self.index = self._check(self.frames[0] if index is None else index)
+        self.figure = None
+        self.widget = self._build_widget() if self.interactive else None
+
+    def _check(self, index: int) -> int:
+        index = int(index)
+        if index not in self.frames:
+            raise ValueError(
+                f"frame {index} has no fused prediction: both streams scored frames "
+                f"{self._frames_text()} of {self.prediction.video_name}"
+            )
+        return index
+
+    def _frames_text(self) -> str:
+        first, last = self.frames[0], self.frames[-1]
+        if self.frames == list(range(first, last + 1)):
+            return f"{first}..{last}"
+        return ", ".join(map(str, self.frames))
+
+    def draw(self, index: int | None = None):
+        """Draw frame ``index`` (default: the current one) and return the figure (not shown)."""
+        import matplotlib.pyplot as plt
+
+        from .plotting import frame_figure
+
+        if index is not None:
+            self.index = self._check(index)
+        if self.figure is not None:
+            plt.close(self.figure)
+        self.figure = frame_figure(self.video, self.flow, self.prediction, self.index)
+        plt.close(self.figure)  # shown explicitly with display(), never twice by the inline backend
+        return self.figure
+
+    def show(self, index: int | None = None) -> None:
+        """Move to frame ``index`` (the slider too, when there is one) and display it."""
+        if self.widget is not None and index is not None:
+            self._slider.value = self._check(index)  # the slider's callback redraws
+            return
+        from IPython.display import display
+
+        display(self.draw(index))
+
+    def _build_widget(self):
+        import ipywidgets as widgets
+
+        self._slider = widgets.SelectionSlider(
+            options=self.frames,
+            value=self.index,
+            description="frame",
+            continuous_update=False,
+            layout=widgets.Layout(width="600px"),
+        )
+        self._output = widgets.Output()
+        self._slider.observe(self._on_slide, names="value")
+        return widgets.VBox([self._slider, self._output])
+
+    def _on_slide(self, change) -> None:
+        self._render(change["new"])
+
+    def _render(self, index: int) -> None:
+        from IPython.display import display
+
+        figure = self.draw(index)
+        self._output.clear_output(wait=True)
+        with self._output:
+            display(figure)
+
+    def text(self) -> str:
+        """The plain-text line shown above the static figure where widgets do not render."""
+        return (
+            f"Frame explorer ({self.reason}; showing one static frame): frame {self.index} "
+            f"(scored frames {self._frames_text()}) of {self.prediction.video_name}, "
+            f"weights: {self.prediction.source}. Show another with explorer.show(N)."
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"FrameExplorer(video={self.prediction.video_name!r}, index={self.index}, "
+            f"frames={self._frames_text()})"
+        )
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        if self.widget is not None:
+            self._render(self.index)
+            display(self.widget)
+        else:
+            print(self.text())
+            display(self.draw())
+
+
+def frame_explorer(
+    video, flow, prediction, *, index: int | None = None, use_widgets: bool | None = None
+) -> FrameExplorer:
+    """Make a :class:`FrameExplorer` for a video, its flow and its :class:`Prediction`.
+
+    Parameters
+    ----------
+    video : Video
+        The frames that were predicted.
+    flow : Flow
+        Their quantised optical flow (u and v are shown).
+    prediction : Prediction
+        From :func:`twostream_lab.predict.predict_video`; the slider moves over its
+        ``fused_indices`` (every frame with a flow stack for ``sampling="all"``).
+    index : int, optional
+        The video frame shown first (default: the first scored one).
+    use_widgets : bool, optional
+        None (default): a slider where widgets render, one static frame elsewhere.
+
+    Examples
+    --------
+    >>> explorer = frame_explorer(video, flow, prediction)  # doctest: +SKIP
+    >>> explorer  # a slider in a notebook  # doctest: +SKIP
+    """
+    return FrameExplorer(video, flow, prediction, index=index, use_widgets=use_widgets)
