@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import http.server
 import shutil
-import socket
 import sys
 import threading
 import time
@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fixtures_h5 import build_tiny_model, full_models, randomize, write_tf1_h5
+from loopback import closed_port, unanswered_server
 
 from twostream_lab import pretrained
 from twostream_lab.classes import UCF101_CLASSES
@@ -187,22 +188,22 @@ def test_quota_refusal_from_gdown(tiny_registered, server, monkeypatch):
     assert _leftovers() == []
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.mark.parametrize("url", [f"http://127.0.0.1:{_closed_port()}/{{id}}.zip",
-                                 "https://drive.twostream-lab.invalid/uc?id={id}",
-                                 "http://10.255.255.1:81/{id}.zip"])  # unroutable: no answer
-def test_offline_fails_fast(url, tiny_registered, monkeypatch):
-    monkeypatch.setattr(pretrained, "DOWNLOAD_URL", url)
-    monkeypatch.setattr(pretrained, "CONNECT_TIMEOUT", 2.0)
-    start = time.perf_counter()
-    with pytest.raises(PretrainedError, match="offline") as error:
-        fetch_pretrained("spatial", progress=False)
-    assert time.perf_counter() - start < 5
+@pytest.mark.parametrize("server", ["refusing", "unanswered"])
+def test_offline_fails_fast(server, tiny_registered, monkeypatch):
+    """A refused connection and one that is never answered (a host that is down) both fail
+    within the connect timeout, on 127.0.0.1."""
+    with contextlib.ExitStack() as stack:
+        port = closed_port() if server == "refusing" else stack.enter_context(unanswered_server())
+        monkeypatch.setattr(pretrained, "DOWNLOAD_URL", f"http://127.0.0.1:{port}/{{id}}.zip")
+        monkeypatch.setattr(pretrained, "CONNECT_TIMEOUT", 2.0)
+        start = time.perf_counter()
+        with pytest.raises(PretrainedError, match="offline") as error:
+            fetch_pretrained("spatial", progress=False)
+        seconds = time.perf_counter() - start
+    assert seconds < 5
+    if server == "unanswered":
+        assert seconds >= 1.9, "the unanswered server must really make the client wait"
+        assert "no answer within 2 s" in str(error.value)
     assert MANUAL in str(error.value) and "load_two_stream('demo')" in str(error.value)
     assert _leftovers() == []
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from loopback import closed_port
 
 from twostream_lab.paths import cache_dir
 from twostream_lab.video import (
@@ -306,10 +307,10 @@ def test_download_errors_name_the_url_and_the_problem(server):
     with pytest.raises(VideoError, match=r"slow\.avi: could not download it .*timeout 0.3 s"):
         read_video(f"{base}/slow.avi", timeout=0.3)
     with pytest.raises(VideoError, match=r"could not download"):
-        read_video("http://127.0.0.1:9/clip.avi", timeout=2)  # nothing listens on port 9
+        read_video(f"http://127.0.0.1:{closed_port()}/clip.avi", timeout=2)
 
 
-@pytest.mark.parametrize("url", ["ftp://example.org/clip.mp4", "s3://bucket/clip.mp4"])
+@pytest.mark.parametrize("url", ["ftp://127.0.0.1/clip.mp4", "s3://bucket/clip.mp4"])
 def test_unsupported_url_scheme(url):
     with pytest.raises(VideoError, match="unsupported URL scheme"):
         read_video(url)
