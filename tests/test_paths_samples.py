@@ -123,3 +123,29 @@ def test_download_samples_rejects_wrong_checksum_without_leaving_a_file(
 def test_download_samples_names_unknown_files():
     with pytest.raises(ValueError, match="unknown sample video"):
         samples.download_samples(["v_Nope.avi"], progress=False)
+
+
+def test_stale_temporaries_are_removed_only_when_old_and_ours(tmp_path):
+    import os
+    import time
+
+    from twostream_lab.paths import TEMP_PREFIX, remove_stale_temporaries, temporary_folder
+
+    old_file = tmp_path / f"{TEMP_PREFIX}flow.npz-abc.tmp"
+    old_file.write_bytes(b"half")
+    old_folder = temporary_folder(tmp_path, "spatial")
+    (old_folder / "spatial.h5").write_bytes(b"x")
+    young = tmp_path / f"{TEMP_PREFIX}render.mp4-def.mp4"
+    young.write_bytes(b"still being written")
+    someone_elses = tmp_path / "notes.tmp"
+    someone_elses.write_bytes(b"not ours")
+    pooch_part = tmp_path / "tmpk2j3"
+    pooch_part.write_bytes(b"pooch's temporary name")
+    two_hours_ago = time.time() - 7200
+    for path in (old_file, old_folder, someone_elses, pooch_part):
+        os.utime(path, (two_hours_ago, two_hours_ago))
+
+    removed = remove_stale_temporaries(tmp_path, ("tmp*",))
+    assert sorted(p.name for p in removed) == sorted([old_file.name, old_folder.name, "tmpk2j3"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([young.name, "notes.tmp"])
+    assert remove_stale_temporaries(tmp_path / "absent") == []

@@ -11,13 +11,21 @@ Two folders, each overridable by one environment variable:
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
+
+#: Every temporary file or folder the lab creates starts with this, so that the ones a killed
+#: run left behind can be recognised, and only those are removed.
+TEMP_PREFIX = ".tslab-tmp-"
+#: A temporary file this much older (seconds) than now belongs to no running write.
+STALE_AFTER = 3600.0
 
 CACHE_ENV = "TWOSTREAM_LAB_CACHE"
 DATA_ENV = "TWOSTREAM_LAB_DATA"
@@ -76,7 +84,8 @@ def atomic_file(path: str | os.PathLike, *, suffix: str = ".tmp") -> Iterator[Pa
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=suffix)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f"{TEMP_PREFIX}{path.name}-",
+                                suffix=suffix)
     os.close(fd)
     tmp = Path(name)
     try:
@@ -85,3 +94,42 @@ def atomic_file(path: str | os.PathLike, *, suffix: str = ".tmp") -> Iterator[Pa
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def temporary_folder(parent: str | os.PathLike, label: str) -> Path:
+    """Create an empty temporary folder in ``parent`` named as the lab's own (see
+    :func:`remove_stale_temporaries`); the caller removes or renames it."""
+    return Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{label}-", dir=parent))
+
+
+def remove_stale_temporaries(folder: str | os.PathLike, patterns: tuple[str, ...] = (), *,
+                             max_age: float = STALE_AFTER) -> list[Path]:
+    """Remove what killed runs left in ``folder``: entries named ``TEMP_PREFIX*`` (and
+    ``patterns``, globs of other temporary names that only the lab writes in this folder) that
+    were last modified more than ``max_age`` seconds ago. A younger one may belong to a write
+    still running and is kept. Returns what was removed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> remove_stale_temporaries(tempfile.mkdtemp())
+    []
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    now = time.time()
+    removed = []
+    for pattern in (f"{TEMP_PREFIX}*", *patterns):
+        for path in folder.glob(pattern):
+            try:
+                if now - path.lstat().st_mtime <= max_age:
+                    continue
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
+            except FileNotFoundError:
+                continue  # another process cleaned it first
+            removed.append(path)
+    return removed
