@@ -2,34 +2,73 @@
 # The first cell of every notebook runs it in Colab, after cloning the repository:
 #     !test -d twostream-lab || git clone -q https://github.com/twostream-lab/twostream-lab
 #     !bash twostream-lab/colab_setup.sh
-# Installs the lab without touching Colab's TensorFlow, Keras or numpy, makes `import cv2` the
-# contrib build (TV-L1 lives in cv2.optflow), and downloads the sample videos. Safe to run twice.
-set -euo pipefail
-cd "$(dirname "$0")"
-PIP="python -m pip"
+# 1. installs the lab without touching Colab's TensorFlow, Keras or numpy;
+# 2. makes `import cv2` an OpenCV with TV-L1 (cv2.optflow.DualTVL1OpticalFlow_create, only in the
+#    contrib build): Colab installs opencv-contrib-python and then opencv-python and -headless of
+#    another version into the same cv2 folder, and the last one wins;
+# 3. downloads the sample videos ($TWOSTREAM_LAB_SAMPLES_URL names a mirror), checksummed.
+# A failed step says so and the others still run; the exit status is 0 only if all succeeded.
+# Safe to run twice. $PYTHON chooses the interpreter (default: python).
+set -uo pipefail
+cd "$(dirname "$0")" || exit 1
+PY=${PYTHON:-python}
 start=$SECONDS
+status=0
+pins=$(mktemp "${TMPDIR:-/tmp}/twostream-lab-pins.XXXXXX") || exit 1
+pip_log=$(mktemp "${TMPDIR:-/tmp}/twostream-lab-pip.XXXXXX") || exit 1
+trap 'rm -f "$pins" "$pip_log"' EXIT
+# pip, quietly: its output (build warnings included) is shown only when it fails.
+pip_quiet() {
+    if ! "$PY" -m pip "$@" -q --disable-pip-version-check > "$pip_log" 2>&1; then
+        grep -v "^WARNING: Location" "$pip_log" >&2
+        return 1
+    fi
+}
 
 # 1. Freeze what Colab ships: pip may add packages but never replace these.
-pins=$(mktemp)
-$PIP freeze 2>/dev/null | grep -iE '^(tensorflow|tensorflow[-_]cpu|tf[-_]keras|keras|numpy|jax|jaxlib|torch)==' > "$pins" || true
-echo "[1/3] keeping Colab's $(tr '\n' ' ' < "$pins")"
-$PIP install -q -c "$pins" -e .
-echo "      installed twostream-lab $(python -c 'import twostream_lab; print(twostream_lab.__version__)')"
+"$PY" -m pip freeze 2>/dev/null \
+    | grep -iE '^(tensorflow|tensorflow[-_]cpu|tf[-_]keras|keras|numpy|jax|jaxlib|torch)==' > "$pins"
+echo "[1/3] keeping $(tr '\n' ' ' < "$pins")"
+if ! pip_quiet install -c "$pins" -e .; then
+    echo "      FAILED to install twostream-lab (see pip's message above); the notebooks cannot run." >&2
+    exit 1
+fi
+echo "      installed twostream-lab $("$PY" -c 'import twostream_lab; print(twostream_lab.__version__)')"
 
-# 2. Colab has opencv-python, -headless and -contrib installed over each other; whichever was
-#    installed last owns the cv2 folder. Re-install the contrib build's files if optflow is missing.
-if python -c "import cv2, sys; sys.exit(0 if hasattr(cv2, 'optflow') else 1)" 2>/dev/null; then
-    echo "[2/3] cv2.optflow present: OpenCV $(python -c 'import cv2; print(cv2.__version__)') is the contrib build"
+# 2. TV-L1: the one check the lab uses everywhere (twostream_lab.flow.has_optflow).
+has_tvl1() {
+    "$PY" -c 'import sys; from twostream_lab.flow import has_optflow; sys.exit(0 if has_optflow() else 1)' 2>/dev/null
+}
+cv2_version() { "$PY" -c 'import cv2; print(cv2.__version__)' 2>/dev/null || echo "not importable"; }
+if has_tvl1; then
+    echo "[2/3] TV-L1 present: OpenCV $(cv2_version) has cv2.optflow.DualTVL1OpticalFlow_create"
 else
-    version=$(python -c "import cv2; print(cv2.__version__)" 2>/dev/null || true)
-    spec="opencv-contrib-python${version:+==$version.*}"
-    echo "[2/3] cv2.optflow missing: re-installing $spec over the other OpenCV wheels"
-    $PIP install -q -c "$pins" --force-reinstall --no-deps "$spec" || $PIP install -q -c "$pins" --force-reinstall --no-deps opencv-contrib-python
-    python -c "import cv2; assert hasattr(cv2, 'optflow'); print('      now OpenCV', cv2.__version__, 'with cv2.optflow')"
+    installed=$("$PY" -m pip list --format=freeze 2>/dev/null | grep -iE '^opencv-' | tr '\n' ' ')
+    contrib=$("$PY" -m pip show opencv-contrib-python 2>/dev/null | sed -n 's/^Version: //p')
+    echo "[2/3] TV-L1 missing: cv2 is OpenCV $(cv2_version) (installed: ${installed:-none})"
+    others=$("$PY" -m pip list --format=freeze 2>/dev/null | grep -iE '^opencv-(python|python-headless|contrib-python-headless)==' | cut -d= -f1 | tr '\n' ' ')
+    if [ -n "$others" ]; then
+        # shellcheck disable=SC2086
+        pip_quiet uninstall -y $others
+    fi
+    echo "      making opencv-contrib-python ${contrib:-(newest)} the only OpenCV (removed: ${others:-nothing})"
+    if pip_quiet install -c "$pins" --force-reinstall --no-deps "opencv-contrib-python${contrib:+==$contrib}" && has_tvl1; then
+        echo "      now OpenCV $(cv2_version) with TV-L1"
+    else
+        echo "      FAILED: TV-L1 is still missing; run: pip install --force-reinstall --no-deps opencv-contrib-python" >&2
+        status=1
+    fi
 fi
 
-# 3. Sample videos (UCF101 test clips and the activity's abseiling_k400.mp4), checksummed.
+# 3. Sample videos: one line per file that fails, then how to retry.
 echo "[3/3] sample videos"
-twostream-lab samples --quiet
-rm -f "$pins"
-echo "done in $((SECONDS - start)) s. Restart the runtime only if cv2 was imported before this cell."
+if ! "$PY" -m twostream_lab samples --quiet; then
+    status=1
+fi
+
+if [ "$status" -eq 0 ]; then
+    echo "done in $((SECONDS - start)) s. Restart the runtime only if cv2 was imported before this cell."
+else
+    echo "finished in $((SECONDS - start)) s with the problems above; run this cell again to retry." >&2
+fi
+exit "$status"

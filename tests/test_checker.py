@@ -4,29 +4,40 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import stat
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
+from twostream_lab import checker
 from twostream_lab.checker import (
     ANSWER_PLACEHOLDER,
     CHECKS,
+    DEMO_VIDEO_NAME,
+    DEMO_WEIGHTS_REASON,
     METADATA_KEY,
+    MIN_ANSWER_WORDS,
     NAME_PLACEHOLDER,
     NOTEBOOK_ID,
     PREDICTION_TITLE,
     QUESTIONS,
+    WEIGHTS_KINDS,
     check_submissions,
     exit_code,
     find_submissions,
     format_report,
     run_check,
+    sanitize,
     similar_answers,
+    word_count,
     write_csv,
+    write_html,
 )
+from twostream_lab.predict import Prediction
 
 VIDEO_HTML = (
     '<figure><video controls width="640" src="data:video/mp4;base64,AAAAIGZ0eXA="></video>'
@@ -39,10 +50,11 @@ WORDS = (
 
 
 def answers_for(seed: int) -> dict[str, str]:
-    """Three distinct answers per seed: every seed gives clearly different texts."""
+    """Three answers per seed, long enough; every seed gives clearly different texts."""
     texts = {}
     for k, q in enumerate(QUESTIONS):
-        words = WORDS[(seed * 7 + k * 5) % len(WORDS):] + WORDS[: (seed * 7 + k * 5) % len(WORDS)]
+        start = (seed * 7 + k * 5) % len(WORDS)
+        words = (WORDS[start:] + WORDS[:start]) * 2
         texts[q] = f"Student {seed} on {q}: " + " ".join(words[:: (seed + k) % 3 + 1])
     return texts
 
@@ -230,10 +242,11 @@ def test_answer_left_as_template_or_empty(tmp_path, text):
 
 def test_answer_after_the_template_prompt_counts(tmp_path):
     nb = make_notebook()
-    cell_with_role(nb, "answer", "q1").source = ANSWER_PLACEHOLDER + "\nBecause flow sees motion."
+    text = "Because the flow stream sees how the rope and the climber move, which a frame cannot."
+    cell_with_role(nb, "answer", "q1").source = ANSWER_PLACEHOLDER + "\n" + text
     result = check_one(nb, tmp_path)
-    assert result.ok
-    assert result.answers["q1"] == "Because flow sees motion."
+    assert result.ok, result.reasons
+    assert result.answers["q1"] == text
 
 
 def test_answer_in_a_code_cell_is_not_an_answer(tmp_path):
@@ -418,10 +431,11 @@ def test_submissions_are_never_modified(tmp_path):
     results = check_submissions(tmp_path)
     format_report(results)
     write_csv(results, tmp_path / "report.csv")
+    write_html(results, tmp_path / "report.html")
     assert len(results) == 4
     assert {p: (p.read_bytes(), p.stat().st_mtime_ns, p.stat().st_mode) for p in paths} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [*(p.name for p in paths), "report.csv"]
+        [*(p.name for p in paths), "report.csv", "report.html"]
     )
 
 
@@ -507,7 +521,7 @@ def _class(tmp_path: Path) -> Path:
 def test_format_report_table_and_problems(tmp_path):
     results = check_submissions(_class(tmp_path))
     lines = format_report(results).splitlines()
-    assert lines[0].split() == ["submission", "student", *CHECKS, "result"]
+    assert lines[0].split() == ["submission", "student", "weights", "frames", *CHECKS, "result"]
     ada = next(line for line in lines if "ada.ipynb" in line)
     assert ada.split()[-len(CHECKS) - 1:] == ["ok"] * len(CHECKS) + ["PASS"]
     zed = next(line for line in lines if "zed.ipynb" in line)
@@ -523,7 +537,9 @@ def test_csv_one_row_per_submission_one_column_per_check(tmp_path):
     path = write_csv(results, tmp_path / "out" / "report.csv")
     with path.open(newline="", encoding="utf-8") as stream:
         rows = list(csv.DictReader(stream))
-    assert list(rows[0]) == ["path", "student", "result", *CHECKS, "reasons"]
+    assert list(rows[0]) == [
+        "path", "student", "result", "weights", "frames", *CHECKS, "reasons", *QUESTIONS
+    ]
     ada, eve, zed = rows
     assert Path(ada["path"]).name == "ada.ipynb" and ada["student"] == "Ada Lovelace"
     assert ada["result"] == "pass" and ada["reasons"] == ""
@@ -555,6 +571,351 @@ def test_csv_never_overwrites_a_submission(tmp_path):
     with pytest.raises(ValueError, match="refusing to write the CSV report over a submission"):
         run_check([folder], folder / "ada.ipynb")
     assert (folder / "ada.ipynb").read_bytes() == before
+
+
+# --- which weights, how many frames -----------------------------------------------------------
+
+
+def summary(source: str = "pretrained", frames: int = 250, extra: str = "") -> str:
+    """What ``print(prediction)`` shows for the activity video (``Prediction.summary()``), with
+    ``extra`` lines after its scoring line, where the summary names a shorter run."""
+    spatial = np.tile(np.float32([0.2, 0.5, 0.3]), (frames, 1))
+    motion = spatial[: frames - 10]
+    prediction = Prediction(
+        spatial=spatial, motion=motion, fused=motion, spatial_video=spatial[0],
+        motion_video=motion[0], fused_video=motion[0], spatial_indices=np.arange(frames),
+        motion_indices=np.arange(frames - 10), class_names=("Abseiling", "RopeClimbing", "Rowing"),
+        video_name="abseiling_k400.mp4", source=source, num_frames=frames,
+    )
+    lines = prediction.summary().splitlines()
+    scoring = next(i for i, line in enumerate(lines) if line.startswith("scoring:"))
+    return "\n".join([*lines[: scoring + 1], *extra.splitlines(), *lines[scoring + 1:]]) + "\n"
+
+
+def with_prediction(nb, *texts: str):
+    """``nb`` with its prediction cell printing ``texts`` (one stream output each)."""
+    code_cells(nb)[1].outputs = [new_output("stream", name="stdout", text=t) for t in texts]
+    return nb
+
+
+@pytest.mark.parametrize(
+    ("source", "line"),
+    [
+        ("pretrained", "weights: pretrained two-stream Xception models"),
+        ("local", "weights: local .h5 files"),
+    ],
+)
+def test_weights_column_names_the_weights_of_the_prediction(tmp_path, source, line):
+    text = summary(source)
+    assert line in text.splitlines()[1]  # the line predict.py prints, as documented
+    result = check_one(with_prediction(make_notebook(), text), tmp_path)
+    assert result.ok, result.reasons
+    assert result.weights == source and result.check("no-demo").passed
+
+
+def test_demo_models_fail_unless_allowed(tmp_path):
+    text = summary("demo")
+    assert text.splitlines()[1].startswith("weights: demo.")
+    path = save(with_prediction(make_notebook(), text), tmp_path / "demo.ipynb")
+    (result,) = check_submissions(path)
+    assert result.weights == "demo"
+    assert failed_only(result, "no-demo") == DEMO_WEIGHTS_REASON
+    assert DEMO_WEIGHTS_REASON == (
+        "the activity was run with the demo models, not the pretrained UCF101 models: re-run it "
+        'with WEIGHTS = "pretrained" (see the notebook\'s weights cell), or pass --allow-demo to '
+        "accept it"
+    )
+    (allowed,) = check_submissions(path, allow_demo=True)
+    assert allowed.ok and allowed.weights == "demo"
+    row = next(line for line in format_report([allowed]).splitlines() if "demo.ipynb" in line)
+    assert row.split()[3] == "demo"
+
+
+def test_only_the_activity_prediction_names_the_weights(tmp_path):
+    nb = with_prediction(
+        make_notebook(),
+        summary("pretrained"),
+        "Prediction for my_cat.mp4\nweights: demo. These predictions come from the demo models\n",
+    )
+    code_cells(nb)[0].outputs = [  # what load_models and frame_explorer print
+        new_output("stream", name="stdout", text='weights: demo (chosen with WEIGHTS = "demo")\n'),
+        new_output("stream", name="stdout", text=f"Frame explorer: frame 0 of {DEMO_VIDEO_NAME}, "
+                                                 "weights: demo. Show another.\n"),
+    ]
+    result = check_one(nb, tmp_path)
+    assert result.ok, result.reasons
+    assert result.weights == "pretrained"
+
+
+def test_predictions_from_different_weights_are_mixed(tmp_path):
+    mixed_demo = with_prediction(make_notebook(), summary("pretrained"), summary("demo"))
+    result = check_one(mixed_demo, tmp_path, "a.ipynb")
+    assert result.weights == "mixed"
+    reason = failed_only(result, "no-demo")
+    assert reason.startswith("the activity's predictions come from different weights "
+                             "(demo, pretrained), some from the demo models")
+    assert reason.endswith("or pass --allow-demo to accept it")
+    (allowed,) = check_submissions(tmp_path / "a.ipynb", allow_demo=True)
+    assert allowed.ok
+    no_demo = with_prediction(make_notebook(), summary("pretrained"), summary("local"))
+    result = check_one(no_demo, tmp_path, "b.ipynb")
+    assert result.ok and result.weights == "mixed"
+
+
+def test_weights_unknown_without_a_prediction_naming_them(tmp_path):
+    assert check_one(make_notebook(), tmp_path, "a.ipynb").weights == "unknown"  # no weights line
+    nb = make_notebook()
+    code_cells(nb)[1].outputs = []
+    result = check_one(nb, tmp_path, "b.ipynb")
+    assert result.weights == "unknown" and result.check("no-demo").passed
+    assert {r.weights for r in check_submissions(tmp_path)} <= set(WEIGHTS_KINDS)
+
+
+@pytest.mark.parametrize(
+    ("frames", "extra", "column", "note"),
+    [
+        (250, "", "250/250", ""),
+        (60, "video: the first 60 of 250 frames (max_frames=60)", "60/250 (max_frames)",
+         "the prediction used 60 of the clip's 250 frames (read with max_frames=60)"),
+        (55, "warning: only 55 of the 250 frames the file declares could be decoded (damaged)",
+         "55/250 (damaged)", "the prediction used 55 of the clip's 250 frames (the video file is "
+         "damaged: the rest could not be decoded)"),
+    ],
+)
+def test_frames_used_are_reported_not_failed(tmp_path, frames, extra, column, note):
+    path = save(with_prediction(make_notebook(), summary("pretrained", frames, extra)),
+                tmp_path / "sub.ipynb")
+    (result,) = check_submissions(path)
+    assert result.ok, result.reasons
+    assert (result.frames, result.frames_note) == (column, note)
+    report = format_report([result])
+    assert column in next(line for line in report.splitlines() if "sub.ipynb" in line)
+    assert ("Notes (not failures)" in report) == bool(note)
+    if note:
+        assert f"  {path} (Ada Lovelace): {note}" in report.splitlines()
+    with write_csv([result], tmp_path / "r.csv").open(newline="", encoding="utf-8") as stream:
+        (row,) = csv.DictReader(stream)
+    assert (row["weights"], row["frames"]) == ("pretrained", column)
+
+
+def test_frames_unknown_without_a_scoring_line(tmp_path):
+    result = check_one(make_notebook(), tmp_path)
+    assert (result.frames, result.frames_note) == ("", "")
+    row = next(line for line in format_report([result]).splitlines() if "sub.ipynb" in line)
+    assert row.split()[3:5] == ["unknown", "-"]
+
+
+# --- answers: length, own words, any language ---------------------------------------------
+
+
+def test_word_count_in_any_language():
+    assert word_count("**Answer:** the motion stream, *not* the spatial one.") == 8
+    assert word_count("2D") == 1 and word_count(" _ ** ") == 0
+    assert word_count("双流模型是二维的") == 4  # two characters a word where words have no spaces
+    assert word_count("L'image seule ne suffit pas.") == 6
+
+
+@pytest.mark.parametrize(
+    ("text", "words"), [("2D", 1), ("**Answer:** It is 2D.", 3), ("Answer: 3D, because time.", 3)]
+)
+def test_short_answers_fail_with_their_length(tmp_path, text, words):
+    nb = make_notebook()
+    cell_with_role(nb, "answer", "q2").source = text
+    result = check_one(nb, tmp_path)
+    plural = "" if words == 1 else "s"
+    assert failed_only(result, "answers") == (
+        f"q2 too short ({words} word{plural}; an answer needs at least {MIN_ANSWER_WORDS})"
+    )
+    assert result.answer_notes == {"q2": result.check("answers").reason[3:]}
+
+
+def test_answer_copied_from_the_notebook_text_is_not_in_own_words(tmp_path):
+    lab_text = ("Both streams are ordinary **2D** CNNs: their convolutions slide over height and "
+                "width only. Time enters the motion stream through the channels.")
+    copied = ("Both streams are ordinary 2D CNNs, their convolutions slide over height and width "
+              "only, so time enters through the channels.")
+    own = ("The model is 2D: its convolutions slide over height and width of each frame, and time "
+           "only enters the motion stream as ten stacked flow frames.")
+    nb = make_notebook()
+    nb.cells.insert(1, new_markdown_cell(lab_text))
+    cell_with_role(nb, "answer", "q1").source = f"**Answer:** {copied}"
+    cell_with_role(nb, "answer", "q3").source = f"**Answer:** {lab_text}"
+    result = check_one(nb, tmp_path, "copied.ipynb")
+    reason = failed_only(result, "own-words")
+    snippet = '"Both streams are ordinary 2D CNNs: their convolutions sli..."'
+    assert reason == (
+        f"q1 copied from the notebook's own text (70% of its words, from {snippet}): answer in "
+        f"your own words; q3 copied from the notebook's own text (100% of its words, from "
+        f"{snippet}): answer in your own words"
+    )
+    assert set(result.answer_notes) == {"q1", "q3"}
+    cell_with_role(nb, "answer", "q1").source = f"**Answer:** {own}"
+    cell_with_role(nb, "answer", "q3").source = f"**Answer:** {answers_for(0)['q3']}"
+    assert check_one(nb, tmp_path, "own.ipynb").ok  # a few of the lab's words are fine
+
+
+def test_translated_notebook_is_read_by_its_cell_metadata(tmp_path):
+    french = ("Le flux optique montre le mouvement de la corde et du grimpeur, ce qu'une seule "
+              "image ne montre pas du tout.")
+    chinese = ("双流模型是二维模型：卷积只在图像的高度和宽度上滑动，"
+               "时间通过十帧光流堆叠的通道进入运动流。")
+    german = ("Im Gegensatz zu CNN2D + RNN braucht das Zwei-Strom-Modell keine rekurrente Schicht "
+              "und lässt sich auf jedem Bild einzeln trainieren.")
+    nb = make_notebook()
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and METADATA_KEY not in cell.metadata:
+            cell.source = "### Question : pourquoi le mouvement aide-t-il ?"
+    cell_with_role(nb, "student-name").source = "**Nom de l'étudiant :** Marie Curie"
+    cell_with_role(nb, "answer", "q1").source = f"**Réponse :** {french}"
+    cell_with_role(nb, "answer", "q2").source = f"**回答：** {chinese}"
+    cell_with_role(nb, "answer", "q3").source = f"**Antwort**: {german}"
+    result = check_one(nb, tmp_path, "filled.ipynb")
+    assert result.ok, result.reasons
+    assert result.student == "Marie Curie"
+    assert result.answers == {"q1": french, "q2": chinese, "q3": german}
+    cell_with_role(nb, "student-name").source = "**Nom de l'étudiant :**  "
+    cell_with_role(nb, "answer", "q1").source = ANSWER_PLACEHOLDER
+    cell_with_role(nb, "answer", "q2").source = "**回答：**"
+    cell_with_role(nb, "answer", "q3").source = "**Antwort:** _write your answer here_"
+    result = check_one(nb, tmp_path, "template.ipynb")
+    assert [c.name for c in result.failed] == ["name", "answers"]
+    assert result.check("answers").reason == "; ".join(
+        f"{q} not answered (empty or still the template)" for q in QUESTIONS
+    )
+    cell_with_role(nb, "answer", "q1").source = "**Réponse :** _écrivez votre réponse ici_"
+    reason = check_one(nb, tmp_path, "translated.ipynb").check("answers").reason
+    assert reason.startswith("q1 too short (4 words;")  # a translated prompt is no answer either
+
+
+# --- what the report prints and writes: no control characters, answers in CSV and HTML ---------
+
+CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+
+
+def test_sanitize_removes_escape_sequences_and_escapes_other_controls():
+    assert sanitize("Eve\x1b]0;pwned\x07 Mallory") == "Eve Mallory"  # OSC: window title
+    assert sanitize("\x1b[2J\x1b[31mred\x1b[0m\x9b2Jx") == "redx"  # CSI, 7- and 8-bit
+    assert sanitize("bell\x07 nul\x00 del\x7f nel\x85 dcs\x90") == (
+        "bell\\x07 nul\\x00 del\\x7f nel\\x85 dcs\\x90"
+    )
+    assert sanitize("a\tb\r\nc\rd\ne") == "a b c d e"
+    assert sanitize("a\tb\r\nc\rd\ne", multiline=True) == "a b\nc\nd\ne"
+    assert sanitize("abc\u202egpj.exe") == "abc\\u202egpj.exe"  # reversed text
+    assert sanitize("eve\x1b[2J.ipynb", escape_all=True) == "eve\\x1b[2J.ipynb"
+    assert sanitize("Zoë, 小明") == "Zoë, 小明"
+
+
+def test_no_control_character_reaches_the_report_csv_or_html(tmp_path, capsys):
+    folder = tmp_path / "class"
+    save(make_notebook("Ada Lovelace", answers_for(2)), folder / "ada.ipynb")
+    answers = dict(answers_for(2))
+    answers["q1"] += " see\x9b31m red\x85 and a\ttab\x07"
+    eve = make_notebook("Eve\x1b]0;pwned\x07 Mallory\x9b2J", answers)
+    code_cells(eve)[0].outputs.append(
+        new_output("error", ename="ValueError\x1b[5m", evalue="\x1b]0;pwned\x07boom\x1b[2J",
+                   traceback=["\x1b[31mValueError\x1b[0m"])
+    )
+    eve.metadata[METADATA_KEY]["notebook"] = "x\x1b[2Jy"
+    save(eve, folder / "eve\x1b[2J.ipynb")
+    text, code = run_check([folder], tmp_path / "r.csv", html_path=tmp_path / "r.html")
+    csv_text = (tmp_path / "r.csv").read_text(encoding="utf-8")
+    html_text = (tmp_path / "r.html").read_text(encoding="utf-8")
+    for where, written in [("report", text), ("csv", csv_text), ("html", html_text)]:
+        found = CONTROL.findall(written.replace("\n", ""))
+        assert not found, f"{where}: {found!r}"
+        assert "pwned" not in written
+    assert code == 1
+    assert "eve\\x1b[2J.ipynb" in text and "Eve Mallory" in text  # the file stays recognisable
+    assert "ValueError: boom" in text and "notebook metadata says 'x\\x1b[2Jy'" in text
+    assert "near-identical to" in text and "~" in text  # paths in reasons and pairs, sanitised
+    with (tmp_path / "r.csv").open(newline="", encoding="utf-8") as stream:
+        rows = {Path(row["path"]).name: row for row in csv.DictReader(stream)}
+    assert rows["eve\\x1b[2J.ipynb"]["q1"].endswith(" see red\\x85 and a tab\\x07")
+    from twostream_lab.cli import main
+
+    main(["check", str(folder)])
+    printed = capsys.readouterr().out
+    assert not CONTROL.findall(printed.replace("\n", "")) and "pwned" not in printed
+
+
+def test_csv_carries_every_answer_multiline_and_safe(tmp_path):
+    answers = dict(answers_for(5))
+    answers["q2"] = answers["q2"] + "\n\nA second paragraph, after a blank line."
+    answers["q3"] = "=HYPERLINK(\"http://x\") " + answers["q3"]
+    save(make_notebook("Ann", answers), tmp_path / "ann.ipynb")
+    path = write_csv(check_submissions(tmp_path), tmp_path / "out" / "r.csv")
+    with path.open(newline="", encoding="utf-8") as stream:
+        (row,) = csv.DictReader(stream)
+    assert row["q1"] == answers["q1"]
+    assert row["q2"] == answers["q2"] and "\n\n" in row["q2"]
+    assert row["q3"] == "'" + answers["q3"]  # never a formula
+    assert "\r" not in path.read_text(encoding="utf-8")
+
+
+def test_csv_is_written_atomically(tmp_path, monkeypatch):
+    folder = _class(tmp_path)
+    report = tmp_path / "r.csv"
+    report.write_text("the previous report\n")
+    calls = []
+
+    def failing_mark(check):
+        calls.append(check)
+        if len(calls) > len(CHECKS):  # fail on the second row
+            raise RuntimeError("disk full")
+        return "pass"
+
+    monkeypatch.setattr(checker, "_csv_mark", failing_mark)
+    with pytest.raises(RuntimeError, match="disk full"):
+        write_csv(check_submissions(folder), report)
+    assert report.read_text() == "the previous report\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["class", "r.csv"]
+
+
+def test_html_shows_the_answers_question_by_question(tmp_path):
+    folder = tmp_path / "class"
+    save(make_notebook("Ada Lovelace", answers_for(0)), folder / "ada.ipynb")
+    bob = dict(answers_for(1))
+    bob["q1"] = "<script>alert('x')</script> & " + bob["q1"]
+    bob["q2"] = "2D"
+    save(make_notebook("Bob <b>", bob), folder / "bob.ipynb")
+    (folder / "zed.ipynb").write_text("not json")
+    text, code = run_check([folder], html_path=tmp_path / "answers.html")
+    assert text.endswith(f"HTML report written to {tmp_path / 'answers.html'}")
+    page = (tmp_path / "answers.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    assert "<script" not in page and "http" not in page.replace("http://x", "")  # self-contained
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; " in page
+    assert "Bob &lt;b&gt;" in page
+    summary_table = page[page.index("<table>"):page.index("</table>")]
+    for name in ("ada.ipynb", "bob.ipynb", "zed.ipynb", *CHECKS, "weights", "frames"):
+        assert name in summary_table
+    sections = [page.index(f'<section id="{q}">') for q in QUESTIONS]
+    assert sections == sorted(sections) and sections[0] > page.index("</table>")
+    for k, q in enumerate(QUESTIONS):
+        section = page[sections[k]:sections[k + 1] if k + 1 < len(sections) else None]
+        assert f"### {q}: why does motion help?" in section  # the question, then every answer
+        assert section.index("why does motion help") < section.index("Ada Lovelace")
+        assert section.index("Ada Lovelace") < section.index("Bob &lt;b&gt;")
+        assert answers_for(0)[q] in section and "zed.ipynb" not in section
+    q2 = page[sections[1]:sections[2]]
+    assert "too short (1 word; an answer needs at least 15)" in q2
+    with pytest.raises(ValueError, match="refusing to write the HTML report over a submission"):
+        write_html(check_submissions(folder), folder / "ada.ipynb")
+    with pytest.raises(ValueError, match="the CSV and the HTML report would be the same file"):
+        run_check([folder], tmp_path / "r.out", html_path=tmp_path / "r.out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.html", "class"]
+
+
+def test_cli_check_allow_demo_and_html(tmp_path, capsys):
+    from twostream_lab.cli import main
+
+    save(with_prediction(make_notebook(), summary("demo")), tmp_path / "subs" / "demo.ipynb")
+    assert main(["check", str(tmp_path / "subs")]) == 1
+    assert DEMO_WEIGHTS_REASON in capsys.readouterr().out
+    html_path = tmp_path / "r.html"
+    assert main(["check", str(tmp_path / "subs"), "--allow-demo", "--html", str(html_path)]) == 0
+    assert f"HTML report written to {html_path}" in capsys.readouterr().out
+    assert "demo.ipynb" in html_path.read_text(encoding="utf-8")
 
 
 # --- a real kernel: "Restart & Run All" gives exactly what the checker expects -------------

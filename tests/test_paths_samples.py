@@ -71,8 +71,11 @@ def test_available_samples_lists_the_data_folder(tmp_path, monkeypatch):
 def local_server(tmp_path):
     root = tmp_path / "www"
     root.mkdir()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *a: None
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -115,9 +118,10 @@ def test_download_samples_rejects_wrong_checksum_without_leaving_a_file(
     (root / "clip.mp4").write_bytes(b"tampered")
     monkeypatch.setenv("TWOSTREAM_LAB_DATA", str(tmp_path / "data"))
     _register(monkeypatch, url, b"the real bytes")
-    with pytest.raises(ValueError, match="(?i)hash"):
+    with pytest.raises(samples.SampleDownloadError, match="clip.mp4: checksum mismatch"):
         samples.download_samples(progress=False)
     assert not (tmp_path / "data" / "kinetics" / "clip.mp4").exists()
+    assert list((tmp_path / "data" / "kinetics").iterdir()) == [], "no temporary file is left"
 
 
 def test_download_samples_names_unknown_files():
@@ -149,3 +153,49 @@ def test_stale_temporaries_are_removed_only_when_old_and_ours(tmp_path):
     assert sorted(p.name for p in removed) == sorted([old_file.name, old_folder.name, "tmpk2j3"])
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([young.name, "notes.tmp"])
     assert remove_stale_temporaries(tmp_path / "absent") == []
+
+
+def test_failed_downloads_are_one_line_each_and_the_rest_still_download(
+        local_server, tmp_path, monkeypatch, capsys):
+    from loopback import closed_port
+
+    from twostream_lab.cli import main
+
+    root, url = local_server
+    (root / "good.mp4").write_bytes(b"good bytes")
+    monkeypatch.setenv("TWOSTREAM_LAB_DATA", str(tmp_path / "data"))
+    dead = f"http://127.0.0.1:{closed_port()}/"
+    registered = (
+        samples.SampleVideo("good.mp4", "kinetics", url + "good.mp4", 10,
+                            hashlib.sha256(b"good bytes").hexdigest()),
+        samples.SampleVideo("missing.mp4", "kinetics", url + "missing.mp4", 1, "0" * 64),
+        samples.SampleVideo("offline.mp4", "kinetics", dead + "offline.mp4", 1, "0" * 64),
+    )
+    monkeypatch.setattr(samples, "SAMPLE_VIDEOS", registered)
+
+    assert main(["samples", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        f"missing.mp4: the server answered HTTP 404 for {url}missing.mp4",
+        "offline.mp4: cannot connect to 127.0.0.1 (is this machine offline?)",
+        "2 of 3 sample videos could not be downloaded. Run `twostream-lab samples` again to "
+        "retry (the others are kept), or set TWOSTREAM_LAB_SAMPLES_URL to a mirror laid out "
+        "like the data folder.",
+    ]
+    assert (tmp_path / "data" / "kinetics" / "good.mp4").read_bytes() == b"good bytes"
+    assert sorted(p.name for p in (tmp_path / "data" / "kinetics").iterdir()) == ["good.mp4"]
+
+
+@pytest.mark.parametrize("kind", ["url", "folder"])
+def test_samples_mirror_replaces_the_original_addresses(kind, local_server, tmp_path, monkeypatch):
+    from loopback import closed_port
+
+    root, url = local_server
+    (root / "kinetics").mkdir()
+    (root / "kinetics" / "clip.mp4").write_bytes(b"mirrored clip")
+    monkeypatch.setenv("TWOSTREAM_LAB_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv(samples.SAMPLES_URL_ENV, url if kind == "url" else str(root))
+    unreachable = f"http://127.0.0.1:{closed_port()}/"  # the original address is never used
+    _register(monkeypatch, unreachable, b"mirrored clip")
+    [path] = samples.download_samples(progress=False)
+    assert path.read_bytes() == b"mirrored clip"

@@ -6,16 +6,28 @@ The data folder (:func:`twostream_lab.paths.data_dir`) has the layout ::
     kinetics/abseiling_k400.mp4            the activity's Kinetics-400 clip (454x256)
 
 :func:`download_samples` fills it (Colab's ``colab_setup.sh`` calls it); every file is checked
-against its size and SHA-256 before it counts as present. UCF101 (Soomro, Zamir & Shah 2012) and
+against its size and SHA-256 before it counts as present. ``$TWOSTREAM_LAB_SAMPLES_URL`` names a
+mirror with the data folder's layout (a base URL or a local folder), used instead of the original
+addresses. UCF101 (Soomro, Zamir & Shah 2012) and
 Kinetics clips belong to their authors; they are downloaded for study, never shipped here.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from .paths import data_dir
+from .paths import atomic_file, data_dir
+
+#: A mirror of the sample videos: a base URL (http, https) or a folder, laid out like the data
+#: folder (``ucf101/videos/v_*.avi``, ``kinetics/abseiling_k400.mp4``).
+SAMPLES_URL_ENV = "TWOSTREAM_LAB_SAMPLES_URL"
+#: Seconds a sample download may wait for the server to connect or to send more data.
+DOWNLOAD_TIMEOUT = 30.0
 
 _ELKOMY = (
     "https://github.com/mohammed-elkomy/two-stream-action-recognition/raw/HEAD/"
@@ -46,6 +58,33 @@ class SampleVideo:
         if not self.name.startswith("v_"):
             return None
         return self.name[2:].rsplit("_g", 1)[0]
+
+    def source(self) -> str:
+        """Where this sample is downloaded from: the mirror in ``$TWOSTREAM_LAB_SAMPLES_URL``
+        when one is set, else its original URL."""
+        mirror = os.environ.get(SAMPLES_URL_ENV, "").strip()
+        if not mirror:
+            return self.url
+        if urlsplit(mirror).scheme in ("http", "https"):
+            return f"{mirror.rstrip('/')}/{self.folder}/{self.name}"
+        return str(Path(mirror).expanduser() / self.folder / self.name)
+
+
+class SampleDownloadError(RuntimeError):
+    """Some sample videos could not be downloaded; ``failures`` maps each file to the reason.
+
+    The ones that did download are kept, so running the download again only fetches the rest.
+    """
+
+    def __init__(self, failures: dict[str, str], total: int):
+        self.failures = dict(failures)
+        self.total = total
+        lines = [f"{name}: {reason}" for name, reason in self.failures.items()]
+        lines.append(
+            f"{len(self.failures)} of {total} sample videos could not be downloaded. Run "
+            "`twostream-lab samples` again to retry (the others are kept), or set "
+            f"{SAMPLES_URL_ENV} to a mirror laid out like the data folder.")
+        super().__init__("\n".join(lines))
 
 
 # (file, bytes, sha256) of the UCF101 test clips in the pretrained models' repository, plus the
@@ -139,16 +178,21 @@ def download_samples(
     """Download the sample videos (all, or those in ``names``) into the data folder.
 
     Files already present with the right checksum are not downloaded again, so running it twice
-    is cheap. A download that fails leaves no partial file behind (pooch writes to a temporary
-    file and checks the SHA-256 before moving it into place).
+    is cheap. A download that fails leaves no partial file behind (each is written to a
+    temporary file and checked against its SHA-256 before it is moved into place), and the
+    other files are still downloaded.
+
+    Raises
+    ------
+    SampleDownloadError
+        After trying every file, when some could not be downloaded: one line per file with
+        the reason (offline, an HTTP error, a checksum mismatch), then how to retry.
 
     Examples
     --------
     >>> download_samples(["abseiling_k400.mp4"])  # doctest: +SKIP
     [PosixPath('/root/.cache/twostream-lab/data/kinetics/abseiling_k400.mp4')]
     """
-    import pooch
-
     wanted = SAMPLE_VIDEOS if names is None else [s for s in SAMPLE_VIDEOS if s.name in names]
     unknown = set(names or ()) - {s.name for s in wanted}
     if unknown:
@@ -156,14 +200,56 @@ def download_samples(
             f"unknown sample video(s) {sorted(unknown)}; "
             f"choose from {[s.name for s in SAMPLE_VIDEOS]}"
         )
-    paths = []
+    paths, failures = [], {}
     for sample in wanted:
-        path = pooch.retrieve(
-            sample.url,
-            known_hash=f"sha256:{sample.sha256}",
-            fname=sample.name,
-            path=sample.path.parent,
-            progressbar=progress,
-        )
-        paths.append(Path(path))
+        try:
+            paths.append(_fetch(sample, progress))
+        except (OSError, ValueError) as error:
+            failures[sample.name] = _short_reason(error, sample.source())
+    if failures:
+        raise SampleDownloadError(failures, len(wanted))
     return paths
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fetch(sample: SampleVideo, progress: bool) -> Path:
+    target = sample.path
+    if target.is_file() and target.stat().st_size == sample.size and _sha256(target) == sample.sha256:
+        return target
+    source = sample.source()
+    with atomic_file(target, suffix=Path(sample.name).suffix) as tmp:
+        if urlsplit(source).scheme in ("http", "https"):
+            import pooch
+
+            download = pooch.HTTPDownloader(progressbar=progress, timeout=DOWNLOAD_TIMEOUT)
+            download(source, str(tmp), None)
+        else:
+            shutil.copyfile(source, tmp)
+        got = _sha256(tmp)
+        if got != sample.sha256:
+            raise ValueError(f"checksum mismatch: the file at {source} is not the expected "
+                             f"one (SHA-256 {got[:12]}..., expected {sample.sha256[:12]}...)")
+    return target
+
+
+def _short_reason(error: BaseException, source: str) -> str:
+    """One line for a failed download (requests' chained messages run over many lines)."""
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    if status is not None:
+        return f"the server answered HTTP {status} for {source}"
+    name = type(error).__name__
+    if name in ("ConnectionError", "ConnectTimeout", "NameResolutionError"):
+        return f"cannot connect to {urlsplit(source).hostname} (is this machine offline?)"
+    if "Timeout" in name or isinstance(error, TimeoutError):
+        return f"{source} sent nothing for {DOWNLOAD_TIMEOUT:g} s"
+    if isinstance(error, FileNotFoundError):
+        return f"{source} does not exist"
+    text = str(error).splitlines()[0] if str(error) else name
+    return text if len(text) <= 160 else text[:157] + "..."

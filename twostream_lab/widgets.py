@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +34,7 @@ __all__ = [
     "choose_weights",
     "load_models",
     "WIDGETS_ENV",
+    "WEIGHTS_ENV",
     "SYNTHETIC_PREFIX",
     "widgets_available",
     "VideoPicker",
@@ -45,6 +45,9 @@ __all__ = [
 
 #: Set this environment variable to 0 / false / no / off to get the plain output everywhere.
 WIDGETS_ENV = "TWOSTREAM_LAB_WIDGETS"
+#: Overrides every notebook's ``WEIGHTS`` switch ("auto", "pretrained" or "demo"): how an
+#: instructor or CI runs all notebooks one way. The notebooks' output says that it did.
+WEIGHTS_ENV = "TWOSTREAM_LAB_WEIGHTS"
 
 #: A picker source that starts with this names a synthetic clip of that class, e.g.
 #: ``"synthetic:red moving up-left"``; it is generated, not read from disk.
@@ -92,16 +95,35 @@ def choose_weights(weights: str | tuple[str, str] = "auto") -> WeightsChoice:
     >>> choose_weights("demo").is_demo
     True
     """
+    override = os.environ.get(WEIGHTS_ENV, "").strip()
+    if override:
+        if override not in ("auto", "pretrained", "demo"):
+            raise ValueError(f'{WEIGHTS_ENV} must be "auto", "pretrained" or "demo"; '
+                             f"got {override!r}")
+        chosen = _resolve_weights(override)
+        switch = f'"{weights}"' if isinstance(weights, str) else "your .h5 files"
+        why = f"set by {WEIGHTS_ENV}={override}, which overrides this notebook's WEIGHTS = {switch}"
+        if chosen.auto:
+            why += f"; {chosen.reason}"
+        return WeightsChoice(chosen.source, why, auto=chosen.auto)
+    return _resolve_weights(weights)
+
+
+def _resolve_weights(weights: str | tuple[str, str]) -> WeightsChoice:
     if isinstance(weights, str) and weights == "auto":
         from .pretrained import cached_pretrained
 
         if all(files is not None for files in cached_pretrained().values()):
             return WeightsChoice("pretrained", "auto: the pretrained weights are in the cache",
                                  auto=True)
-        if "google.colab" in sys.modules:
+        from .colab import in_colab
+
+        if in_colab():
+            where = ("from the mirror in TWOSTREAM_LAB_WEIGHTS_URL"
+                     if os.environ.get("TWOSTREAM_LAB_WEIGHTS_URL") else "from Google Drive")
             return WeightsChoice(
                 "pretrained",
-                "auto: in Colab; downloaded from Google Drive on first use, 2 zips of 235 MB",
+                f"auto: in Colab; downloaded {where} on first use, 2 zips of 235 MB",
                 auto=True,
             )
         return WeightsChoice(
@@ -144,7 +166,12 @@ def load_models(weights: str | tuple[str, str] | WeightsChoice = "auto", *,
         models = load_two_stream(choice.source, progress=progress)
     except PretrainedError as error:
         if not choice.auto:
-            raise
+            raise PretrainedError(
+                f"{error}\nIn this notebook: if your instructor hosts the weights, set "
+                'os.environ["TWOSTREAM_LAB_WEIGHTS_URL"] = "<their URL>" in a cell above and '
+                'run this cell again; to run on the offline demo models on purpose, set '
+                'WEIGHTS = "demo" (a graded activity run on them is reported as such).'
+            ) from error
         choice = WeightsChoice(
             "demo", f"auto: the pretrained weights could not be downloaded: {error}", auto=True
         )
@@ -296,15 +323,25 @@ class VideoPicker:
 
     def save_upload(self, name: str, content: bytes) -> Path:
         """Write an uploaded file into the upload folder and select it; returns its path."""
-        from .paths import cache_dir
+        from .colab import save_upload
 
-        folder = self._upload_dir if self._upload_dir is not None else cache_dir("uploads")
-        folder.mkdir(parents=True, exist_ok=True)
-        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name).lstrip(".") or "upload.mp4"
-        path = folder / safe
-        tmp = path.with_name(path.name + ".part")
-        tmp.write_bytes(bytes(content))
-        tmp.replace(path)
+        path = save_upload(name, content, self._upload_dir)
+        self._set(path, "")
+        return path
+
+    def upload(self) -> Path:
+        """Ask for a video file from this computer with Colab's uploader, then select it.
+
+        In Colab, run it in a cell of its own (``picker.upload()``): Colab's uploader has no
+        size limit, unlike the widget's upload button, which drops files over about 1 MB there.
+        Elsewhere, use the picker's upload button or ``picker.select(PATH)``.
+        """
+        from .colab import in_colab, upload_video
+
+        if not in_colab():
+            raise RuntimeError("picker.upload() uses Colab's uploader; here, use the picker's "
+                               "upload button or picker.select(PATH)")
+        path = upload_video(self._upload_dir)
         self._set(path, "")
         return path
 
@@ -334,7 +371,15 @@ class VideoPicker:
         self._dropdown = widgets.Dropdown(
             options=self._options(), description="video", layout=widgets.Layout(width="460px")
         )
-        self._upload = widgets.FileUpload(accept="video/*", multiple=False, description="upload")
+        from .colab import in_colab
+
+        if in_colab():  # FileUpload drops files over ~1 MB in Colab (ipywidgets#3452)
+            self._upload = widgets.HTML("to upload a video: <code>picker.upload()</code> "
+                                        "in a new cell")
+        else:
+            self._upload = widgets.FileUpload(accept="video/*", multiple=False,
+                                              description="upload")
+            self._upload.observe(self._on_upload, names="value")
         self._url = widgets.Text(
             placeholder="https://... (a video file)",
             description="URL",
@@ -344,7 +389,6 @@ class VideoPicker:
         self._status = widgets.HTML()
         self._syncing = False
         self._dropdown.observe(self._on_dropdown, names="value")
-        self._upload.observe(self._on_upload, names="value")
         self._url.observe(self._on_url, names="value")
         return widgets.VBox([self._dropdown, widgets.HBox([self._upload, self._url]), self._status])
 
@@ -404,6 +448,10 @@ class VideoPicker:
             '  choose another with picker.select(NAME), where NAME is a listed file name, a path, '
             f'an http(s) URL or "{SYNTHETIC_PREFIX}<class>"'
         )
+        from .colab import in_colab
+
+        if in_colab():
+            lines.append("  or upload your own with picker.upload() (Colab's uploader)")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
