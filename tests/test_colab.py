@@ -162,7 +162,7 @@ def test_the_replica_fails_when_a_choice_it_exercises_is_gone(replica, tmp_path)
 
 def test_the_replica_checks_what_the_setup_cell_may_change(replica):
     colab_image = {"cv2": "5.0.0", "tvl1": False,
-                   "packages": {"tensorflow": "2.20.0", "keras": "3.13.2", "tf_keras": "2.20.1",
+                   "packages": {"tensorflow": "2.20.0", "keras": "3.13.2", "tf-keras": "2.20.1",
                                 "numpy": "2.1.3", "opencv-contrib-python": "4.14.0.94",
                                 "opencv-python": "5.0.0.93"}}
     repaired = {"cv2": "4.14.0", "tvl1": True,

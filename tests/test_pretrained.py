@@ -1,11 +1,15 @@
-"""Pretrained download (fake downloader; gdown over HTTP on 127.0.0.1), cache, load_two_stream."""
+"""Pretrained download (fake downloader; gdown over HTTP on 127.0.0.1; mirrors), cache,
+load_two_stream."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
 import functools
+import hashlib
 import http.server
+import json
+import os
 import shutil
 import sys
 import threading
@@ -17,16 +21,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fixtures_h5 import build_tiny_model, full_models, randomize, write_tf1_h5
-from loopback import closed_port, unanswered_server
+from loopback import closed_port, http_head, stalling_server, unanswered_server
 
 from twostream_lab import pretrained
 from twostream_lab.classes import UCF101_CLASSES
-from twostream_lab.paths import cache_dir
-from twostream_lab.pretrained import (PretrainedError, TwoStream, cached_pretrained,
+from twostream_lab.paths import TEMP_PREFIX, cache_dir
+from twostream_lab.pretrained import (MIRROR_ENV, PretrainedError, TwoStream, cached_pretrained,
                                       cached_pretrained_files, fetch_pretrained,
-                                      load_two_stream)
+                                      load_two_stream, weights_source)
 
 MANUAL = "https://drive.google.com/uc?id=fake-spatial"
+
+
+@pytest.fixture(autouse=True)
+def no_mirror(monkeypatch):
+    """Google Drive unless a test sets a mirror, whatever this machine's environment says."""
+    monkeypatch.delenv(MIRROR_ENV, raising=False)
 
 
 def _zip(path: Path, members: dict[str, Path | bytes]) -> Path:
@@ -260,6 +270,232 @@ def test_interrupted_download_leaves_the_cache_clean(tiny_registered):
 def test_unknown_stream():
     with pytest.raises(ValueError, match="'motion', 'spatial'"):
         fetch_pretrained("rgb")
+
+
+# --- HTTP statuses, stalls, leftovers, altered cache -----------------------------------------
+
+@pytest.mark.parametrize("status", ["404 Not Found", "403 Forbidden", "500 Internal Server Error"])
+def test_http_error_status_is_reported(status, tiny_registered, monkeypatch):
+    """An error status from Drive's address is reported as such, not as an incomplete file."""
+    page = b"<html><body>error</body></html>"
+    with stalling_server(http_head(len(page), "text/html", status) + page, hold=0) as port:
+        monkeypatch.setattr(pretrained, "DOWNLOAD_URL", f"http://127.0.0.1:{port}/{{id}}.zip")
+        with pytest.raises(PretrainedError) as error:
+            fetch_pretrained("spatial", progress=False)
+    code = status.split()[0]
+    message = str(error.value)
+    assert f"the server answered HTTP {code} " in message
+    assert f"for http://127.0.0.1:{port}/fake-spatial.zip" in message
+    assert "incomplete" not in message and "web page" not in message
+    assert ("quota" in message) == (code == "403") and MANUAL in message
+    assert _leftovers() == []
+
+
+@pytest.mark.parametrize("source", ["drive", "mirror"])
+def test_stalled_server_fails_within_the_read_timeout(source, tiny_registered, monkeypatch):
+    """A server that sends its headers and the start of the body, then nothing, fails after
+    READ_TIMEOUT (gdown for Drive, plain HTTP for a mirror), and leaves nothing behind."""
+    monkeypatch.setattr(pretrained, "READ_TIMEOUT", 1.5)
+    with stalling_server(http_head(100_000) + b"PK\x03\x04", hold=30) as port:
+        url = f"http://127.0.0.1:{port}"
+        monkeypatch.setattr(pretrained, "DOWNLOAD_URL", f"{url}/{{id}}.zip")
+        start = time.perf_counter()
+        with pytest.raises(PretrainedError, match="stopped sending data for 1.5 s") as error:
+            fetch_pretrained("spatial", mirror=f"{url}/w" if source == "mirror" else None,
+                             progress=False)
+        seconds = time.perf_counter() - start
+    print(f"{source}: a stalled server failed after {seconds:.2f} s (READ_TIMEOUT 1.5 s)")
+    assert 1.4 <= seconds < 20
+    assert "READ_TIMEOUT" in str(error.value)
+    assert _leftovers() == []
+
+
+def _age(path: Path, seconds: float) -> Path:
+    stamp = time.time() - seconds
+    os.utime(path, (stamp, stamp))
+    return path
+
+
+def test_stale_temporaries_are_removed_and_young_ones_kept(tiny_registered):
+    """What killed runs left (ours, pooch's tmp*, earlier versions' names) goes once it is an
+    hour old; a young one may be a download still running and stays."""
+    root = cache_dir("pretrained")
+    made = {}
+    for name, folder in [(f"{TEMP_PREFIX}spatial-killed", True), ("tmpq1w2e3r4", False),
+                         (".gdown-x1y2z3", True), ("spatial.zipab12.part", False),
+                         (".spatial-k9j8", True), ("spatial.zip", False),
+                         (f"{TEMP_PREFIX}motion-running", True), ("tmpyoung1", False)]:
+        path = root / name
+        if folder:
+            path.mkdir()
+            (path / "download").write_bytes(b"half")
+        else:
+            path.write_bytes(b"half")
+        made[name] = path
+    young = {f"{TEMP_PREFIX}motion-running", "tmpyoung1"}
+    for name, path in made.items():
+        _age(path, 60 if name in young else 7200)
+    fetch_pretrained("spatial", downloader=FakeDownloader({"fake-spatial": tiny_registered}),
+                     progress=False)
+    assert sorted(os.listdir(root)) == sorted([*young, "spatial"])
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _stamp(files) -> dict:
+    return json.loads((files.folder / "complete.json").read_text())
+
+
+def test_altered_cached_h5_is_never_loaded(tiny_registered, monkeypatch):
+    """HDF5 has no checksum: the stamp's SHA-256 catches a cached .h5 altered in place (same
+    size), offline that is a clear error, online it is downloaded again."""
+    fake = FakeDownloader({"fake-spatial": tiny_registered})
+    files = fetch_pretrained("spatial", downloader=fake, progress=False)
+    stamp = _stamp(files)
+    assert stamp["source"] == "drive" and stamp["url"].endswith("uc?id=fake-spatial")
+    assert stamp["zip_sha256"] == _sha256(tiny_registered)
+    assert {name: entry["sha256"] for name, entry in stamp["files"].items()} == {
+        name: _sha256(files.folder / name) for name in ("spatial.h5", "spatial.log",
+                                                        "spatial.preds")}
+    good = files.h5.read_bytes()
+    middle = len(good) // 2
+    altered = good[:middle] + bytes(b ^ 0xFF for b in good[middle:middle + 4096]) \
+        + good[middle + 4096:]
+    files.h5.write_bytes(altered)
+    assert cached_pretrained()["spatial"] is None
+
+    with monkeypatch.context() as offline:
+        offline.setattr(pretrained, "DOWNLOAD_URL", f"http://127.0.0.1:{closed_port()}/{{id}}")
+        with pytest.raises(PretrainedError, match="altered or damaged") as error:
+            fetch_pretrained("spatial", progress=False)
+    message = str(error.value)
+    assert f"rm -r '{files.folder}'" in message and "offline" in message and MANUAL in message
+    assert files.h5.read_bytes() == altered  # kept until a verified copy replaces it
+
+    assert fetch_pretrained("spatial", downloader=fake, progress=False) == files
+    assert len(fake.urls) == 2 and files.h5.read_bytes() == good
+
+
+# --- mirror ---------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _serving(folder: Path):
+    served = _Server(folder)
+    try:
+        yield served
+    finally:
+        served.httpd.shutdown()
+        served.httpd.server_close()
+
+
+def _write_sums(folder: Path, *names: str, star: bool = False, extra: str = "") -> None:
+    lines = [f"{_sha256(folder / name)} {'*' if star else ' '}{name}\n" for name in names]
+    (folder / "SHA256SUMS").write_text("".join(lines) + extra)
+
+
+@pytest.fixture
+def tiny_mirror(tiny_registered, tmp_path, monkeypatch) -> Path:
+    """A mirror folder with the tiny spatial.zip and its SHA256SUMS; Drive's address refuses
+    connections, so a fetch that contacted it would fail."""
+    folder = tmp_path / "mirror"
+    folder.mkdir()
+    shutil.copyfile(tiny_registered, folder / "spatial.zip")
+    monkeypatch.setattr(pretrained, "DOWNLOAD_URL", f"http://127.0.0.1:{closed_port()}/{{id}}")
+    return folder
+
+
+@pytest.mark.parametrize("how", ["folder", "file_url", "http"])
+def test_mirror_download(how, tiny_mirror, monkeypatch):
+    """A folder (the argument beats the environment variable), a file:// URL (from the
+    environment variable, `*name` lines) and a web server (listing another file under a
+    path) all give the verified files, never contacting Drive; the stamp says where from."""
+    with contextlib.ExitStack() as stack:
+        if how == "folder":
+            _write_sums(tiny_mirror, "spatial.zip")
+            monkeypatch.setenv(MIRROR_ENV, f"http://127.0.0.1:{closed_port()}/weights")
+            mirror, base = tiny_mirror, tiny_mirror.as_uri()
+        elif how == "file_url":
+            _write_sums(tiny_mirror, "spatial.zip", star=True)
+            monkeypatch.setenv(MIRROR_ENV, tiny_mirror.as_uri() + "/")
+            mirror, base = None, tiny_mirror.as_uri()
+        else:
+            _write_sums(tiny_mirror, "spatial.zip", extra=f"{'0' * 64}  weights/motion.zip\n")
+            served = stack.enter_context(_serving(tiny_mirror))
+            base = f"http://127.0.0.1:{served.port}"
+            mirror = base + "/"
+        files = fetch_pretrained("spatial", mirror=mirror, progress=False)
+        assert fetch_pretrained("spatial", mirror=mirror, progress=False) == files  # cached
+        if how == "http":
+            assert served.hits == 2  # SHA256SUMS, then the zip; none for the cached copy
+    assert files.h5.read_bytes() == zipfile.ZipFile(tiny_mirror / "spatial.zip").read(
+        "spatial.h5")
+    stamp = _stamp(files)
+    assert (stamp["source"], stamp["mirror"], stamp["url"]) == ("mirror", base,
+                                                                f"{base}/spatial.zip")
+    assert stamp["zip_sha256"] == _sha256(tiny_mirror / "spatial.zip")
+    assert stamp["files"]["spatial.h5"]["sha256"] == _sha256(files.h5)
+    assert _leftovers() == ["spatial", "spatial/complete.json", "spatial/spatial.h5",
+                            "spatial/spatial.log", "spatial/spatial.preds"]
+
+
+MIRROR_ERRORS = {
+    "unreachable": r"cannot reach 127\.0\.0\.1 .*the mirror's server is down",
+    "no_folder": "does not exist .*drive.mount",
+    "no_sums": r"has no SHA256SUMS \(there is no file",
+    "no_sums_http": r"has no SHA256SUMS \(the server answered HTTP 404",
+    "zip_missing_http": r"the server answered HTTP 404 .* for http://127\.0\.0\.1:\d+/spatial.zip",
+    "not_listed": r"lists no spatial\.zip \(it lists \['motion\.zip'\]\)",
+    "mismatch": "the mirror's file differs from its SHA256SUMS.*re-upload spatial.zip .*re-run "
+                "`sha256sum spatial.zip motion.zip > SHA256SUMS`",
+    "web_page": "line 1 of .*SHA256SUMS is '<!DOCTYPE html>', not '<64 hex digits>",
+}
+
+
+@pytest.mark.parametrize("case", sorted(MIRROR_ERRORS))
+def test_mirror_errors(case, tiny_mirror):
+    """Each way a mirror can be wrong says so, with the by-hand steps, and leaves nothing."""
+    with contextlib.ExitStack() as stack:
+        mirror = tiny_mirror
+        if case == "unreachable":
+            mirror = f"http://127.0.0.1:{closed_port()}/weights"
+        elif case == "no_folder":
+            mirror = tiny_mirror / "nope"
+        elif case in ("no_sums_http", "zip_missing_http"):
+            if case == "zip_missing_http":
+                _write_sums(tiny_mirror, "spatial.zip")
+                (tiny_mirror / "spatial.zip").unlink()
+            mirror = f"http://127.0.0.1:{stack.enter_context(_serving(tiny_mirror)).port}"
+        elif case == "not_listed":
+            (tiny_mirror / "motion.zip").write_bytes(b"x")
+            _write_sums(tiny_mirror, "motion.zip")
+        elif case == "mismatch":
+            _write_sums(tiny_mirror, "spatial.zip")
+            with open(tiny_mirror / "spatial.zip", "ab") as file:
+                file.write(b"\0")  # changed after sha256sum ran
+        elif case == "web_page":
+            (tiny_mirror / "SHA256SUMS").write_text("<!DOCTYPE html>\n<html>sign in</html>\n")
+        with pytest.raises(PretrainedError, match=MIRROR_ERRORS[case]) as error:
+            fetch_pretrained("spatial", mirror=mirror, progress=False)
+    assert "sha256sum -c SHA256SUMS" in str(error.value)  # the by-hand steps for a mirror
+    assert "load_two_stream((" in str(error.value)
+    assert _leftovers() == []
+
+
+def test_mirror_mistakes_in_the_address(monkeypatch):
+    with pytest.raises(ValueError, match="must be an http://, https:// or file:// URL"):
+        fetch_pretrained("spatial", mirror="ftp://127.0.0.1/weights")
+    with pytest.raises(ValueError, match="not of one file"):
+        fetch_pretrained("spatial", mirror="http://127.0.0.1:8000/weights/SHA256SUMS")
+    monkeypatch.setenv(MIRROR_ENV, "s3://bucket/weights")
+    with pytest.raises(ValueError, match="TWOSTREAM_LAB_WEIGHTS_URL or mirror="):
+        fetch_pretrained("spatial")
+    assert weights_source().startswith("invalid: the mirror")  # what doctor prints
+    monkeypatch.setenv(MIRROR_ENV, "http://127.0.0.1:8000/weights/")
+    assert weights_source() == ("the mirror http://127.0.0.1:8000/weights (Google Drive is "
+                                "not contacted)")
+    assert weights_source("").startswith("Google Drive")  # "" overrides the variable
 
 
 # --- load_two_stream ------------------------------------------------------------------------

@@ -141,8 +141,8 @@ def python_facts(python: Path) -> dict:
     facts = json.loads(run([str(python), "-c", code], capture_output=True).stdout)
     freeze = run([str(python), "-m", "pip", "freeze", "--disable-pip-version-check"],
                  capture_output=True).stdout
-    facts["packages"] = dict(line.split("==", 1) for line in freeze.splitlines()
-                             if "==" in line)
+    facts["packages"] = {name.lower().replace("_", "-"): version for name, version in
+                         (line.split("==", 1) for line in freeze.splitlines() if "==" in line)}
     return facts
 
 
@@ -213,8 +213,8 @@ def kernel_environment(work: Path, python: Path, server: CountingServer, shared:
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("TWOSTREAM_LAB_", "VIRTUAL_ENV", "PYTHON", "MPL", "XDG_",
                                   "JUPYTER", "TF_", "TQDM"))}
-    pip_cache = run([sys.executable, "-m", "pip", "cache", "dir"], capture_output=True,
-                    check=False).stdout.strip()
+    pip_cache = subprocess.run([sys.executable, "-m", "pip", "cache", "dir"],
+                               capture_output=True, text=True).stdout.strip()
     env.update({
         "HOME": str(work / "home"),
         "IPYTHONDIR": str(work / "ipython"),
@@ -398,8 +398,7 @@ def check_packages(before: dict, after: dict) -> list[str]:
     if not after["tvl1"]:
         problems.append(f"TV-L1 is missing after the setup cell (cv2 {after['cv2']})")
     for name in KEPT:
-        old = before["packages"].get(name) or before["packages"].get(name.replace("-", "_"))
-        new = after["packages"].get(name) or after["packages"].get(name.replace("-", "_"))
+        old, new = before["packages"].get(name), after["packages"].get(name)
         if old != new:
             problems.append(f"the setup cell changed {name}: {old} -> {new}")
     opencv = sorted(name for name in after["packages"] if name.lower().startswith("opencv"))
@@ -449,13 +448,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         log(f"work folder {work}")
         venv, image = work / "venv", work / "venv-image"
-        python = make_colab_venv(venv)
-        run(["cp", "-a", str(venv), str(image)])
+        if image.is_dir():  # a kept work folder: its image is still as Colab ships it
+            python = venv / "bin" / "python"
+            fresh_machine(venv, image, work / "home")
+        else:
+            python = make_colab_venv(venv)
+            run(["cp", "-a", str(venv), str(image)])
         before = python_facts(python)
         problems["the Colab image"] = check_image(before)
         log(f"Colab image ready in {time.perf_counter() - started:.0f} s: cv2 {before['cv2']}, "
             f"TV-L1 {'present' if before['tvl1'] else 'missing'}, "
             + ", ".join(f"{n} {before['packages'].get(n, '-')}" for n in KEPT))
+        for folder in ("content", "www", "ipython", "jupyter", "executed", "google-drive"):
+            shutil.rmtree(work / folder, ignore_errors=True)
         content = work / "content"
         copy_checkout(content)
         server = serve_stand_ins(work, shared)
@@ -478,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
                 found += check_activity(path, work / "google-drive", env)
             problems[source.name] = found
             log(f"{source.name}: {'ok' if not found else 'FAILED'} in {seconds:.0f} s")
-        if len(notebooks) > 1:
+        if not args.only:
             problems["the weights download"] = check_downloads(server)
     except (ReplicaFailure, subprocess.CalledProcessError) as failure:
         problems["the replica"] = [str(failure)]
