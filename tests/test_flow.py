@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 import sys
+import time
+import tracemalloc
 import warnings
 
 import cv2
@@ -29,7 +32,7 @@ from twostream_lab.flow import (
     stack_pairs,
     tutorial_cast,
 )
-from twostream_lab.paths import cache_dir
+from twostream_lab.paths import TEMP_PREFIX, cache_dir
 from twostream_lab.video import Video
 
 DX, DY = 0.6, -0.3
@@ -281,15 +284,93 @@ def test_cache_entry_with_wrong_checksum_is_recomputed(moving, count_pairs):
 
 
 def test_failed_cache_write_leaves_no_entry(moving, monkeypatch):
-    def disk_full(file, **arrays):
+    def disk_full(file, *args):
         file.write(b"PK partial")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(np, "savez_compressed", disk_full)
+    monkeypatch.setattr(flow_module, "_write_npz", disk_full)
     with pytest.warns(RuntimeWarning, match="could not write the flow cache"):
         flow = compute_flow(moving, method="dis", progress=False)
     assert flow.u.shape == (4, 64, 80)
     assert list(cache_dir("flow").iterdir()) == [], "neither an entry nor a temporary file"
+
+
+def _peak_bytes(function, *args, **kwargs) -> tuple[object, int]:
+    """``function(*args, **kwargs)`` and the most memory it held at once (numpy's included)."""
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        result = function(*args, **kwargs)
+        return result, tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+
+
+def test_memory_is_the_result_and_a_few_pairs(monkeypatch):
+    """No float32 flow of the whole clip, no grey copy of it, no copy of the result for the cache:
+    computing, writing the cache entry and reading it back hold little more than u and v."""
+    clip = translating_clip(n=40, h=192, w=256)
+    result_bytes = 2 * 39 * 192 * 256  # u and v: 3.7 MiB (the float32 flow would be 14.6 MiB)
+    compute_flow(clip[:3], method="dis", cache=False, progress=False)  # imports done
+    flow, peak = _peak_bytes(compute_flow, clip, method="dis", workers=1, progress=False)
+    assert peak < 1.5 * result_bytes, f"computing and caching held {peak / result_bytes:.2f}x u+v"
+    assert len(_entries()) == 1
+    cached, peak = _peak_bytes(compute_flow, clip, method="dis", progress=False)
+    assert peak < 1.5 * result_bytes, f"the cache hit held {peak / result_bytes:.2f}x u+v"
+    np.testing.assert_array_equal(cached.u, flow.u)
+    np.testing.assert_array_equal(cached.v, flow.v)
+    part, peak = _peak_bytes(compute_flow, clip, method="dis", progress=False, frame_range=(0, 11))
+    assert part.u.base is None, "a part of an entry is copied, not a view that keeps it all"
+    np.testing.assert_array_equal(part.u, flow.u[:10])
+
+
+def test_worker_chunks_are_bounded_in_bytes(monkeypatch):
+    clip = translating_clip(n=12)
+    sizes = []
+    real_runs = flow_module._runs
+    monkeypatch.setattr(flow_module, "_CHUNK_BYTES", 3 * 64 * 80 * 2 * 4)  # 3 pairs of float32
+    monkeypatch.setattr(flow_module, "_runs",
+                        lambda todo, size: sizes.append(size) or real_runs(todo, size))
+    parallel = compute_flow(clip, method="dis", workers=2, cache=False, progress=False)
+    serial = compute_flow(clip, method="dis", workers=1, cache=False, progress=False)
+    assert sizes == [2], "ceil(11 pairs / (4 x 2 workers)) = 2 pairs, under the 3 that fit"
+    monkeypatch.setattr(flow_module, "_CHUNK_BYTES", 64 * 80 * 2 * 4)  # 1 pair
+    single = compute_flow(clip, method="dis", workers=2, cache=False, progress=False)
+    assert sizes == [2, 1]
+    for other in (parallel, single):
+        np.testing.assert_array_equal(other.u, serial.u)
+        np.testing.assert_array_equal(other.v, serial.v)
+
+
+def test_stale_temporaries_are_removed_when_the_cache_is_used(moving, tmp_path):
+    folder = cache_dir("flow")
+    hours_ago = time.time() - 2 * 3600
+
+    def leftovers():
+        stale = [folder / f"{TEMP_PREFIX}{'a' * 40}.npz-k2j3x.tmp",
+                 folder / f".{'b' * 40}.npz-x8y9z.tmp"]  # the name before TEMP_PREFIX
+        young = folder / f"{TEMP_PREFIX}{'c' * 40}.npz-a1b2c.tmp"  # a write still running
+        for path in (*stale, young):
+            path.write_bytes(b"PK partial")
+        for path in stale:
+            os.utime(path, (hours_ago, hours_ago))
+        return stale, young
+
+    stale, young = leftovers()
+    compute_flow(moving, method="dis", progress=False)  # a miss: read, then write
+    assert not any(path.exists() for path in stale) and young.exists()
+    stale, _ = leftovers()
+    compute_flow(moving, method="dis", progress=False)  # a hit: read only
+    assert not any(path.exists() for path in stale) and young.exists()
+    assert len(_entries()) == 1
+    own = tmp_path / "flows"
+    own.mkdir()
+    (own / "notes.tmp").write_text("not ours")
+    os.utime(own / "notes.tmp", (hours_ago, hours_ago))
+    folder = own
+    stale, _ = leftovers()
+    compute_flow(moving, method="dis", progress=False, cache=own)
+    assert not any(path.exists() for path in stale) and (own / "notes.tmp").exists()
 
 
 def test_raw_flow_is_computed_even_when_cached(moving, count_pairs):

@@ -111,9 +111,13 @@ def test_first_code_cells_set_up_colab_and_choose_the_weights(name):
     assert 'if "google.colab" in sys.modules:' in setup.source
     assert f"git clone -q {url}\n" in setup.source
     assert f"!bash {folder}/colab_setup.sh" in setup.source
-    assert f'sys.path.insert(0, "/content/{folder}")' in setup.source
+    assert f'sys.path.insert(0, os.path.abspath("{folder}"))' in setup.source
+    assert "/content" not in setup.source  # Colab's working folder, but not everyone's
+    assert re.search(r"^KEEP_CACHE_IN_DRIVE = False", setup.source, flags=re.MULTILINE)
+    assert "keep_cache_in_drive()" in setup.source
     assert setup.source.rstrip().endswith("%matplotlib inline")
-    assert re.search(r'^WEIGHTS = "(auto|demo)"', weights.source, flags=re.MULTILINE)
+    expected = "pretrained" if name.startswith("06") else "auto|demo"
+    assert re.search(rf'^WEIGHTS = "({expected})"', weights.source, flags=re.MULTILINE)
     assert "choose_weights(WEIGHTS)" in weights.source or "load_models(WEIGHTS)" in weights.source
 
 

@@ -3,26 +3,34 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
+import cv2
 import keras
 import numpy as np
 import pytest
 
 import twostream_lab.flow
 from twostream_lab.batching import prepare_frames, prepare_stacks
-from twostream_lab.flow import Flow
+from twostream_lab.flow import Flow, compute_flow
 from twostream_lab.fusion import fuse_scores
 from twostream_lab.predict import (
     DEFAULT_SAMPLES,
+    PREDICT_MEMORY_LIMIT,
     Prediction,
+    _read_for_prediction,
     parse_sampling,
     parse_weights,
     predict_video,
     run_predict,
     sample_starts,
 )
-from twostream_lab.video import Video
+from twostream_lab.video import TruncatedVideoWarning, Video, VideoError, read_video
+
+# What the instructor checker parses from Prediction.summary().
+SHORTENED_LINE = re.compile(r"^video: the first (\d+) of (\d+) frames", re.M)
+TRUNCATED_LINE = re.compile(r"^warning: only (\d+) of the (\d+) frames", re.M)
 
 CLASSES = ("climb", "dive", "jump", "run", "swim")
 
@@ -242,7 +250,7 @@ def test_run_predict_end_to_end_on_a_real_clip(models, ucf101_videos, tmp_path, 
     monkeypatch.setattr(twostream_lab.pretrained, "load_two_stream", lambda source, **kw: models)
     path = ucf101_videos[0]
     real = read_video(path, max_frames=17)
-    monkeypatch.setattr("twostream_lab.video.read_video", lambda source: real)
+    monkeypatch.setattr("twostream_lab.video.read_video", lambda source, **options: real)
     out = tmp_path / "demo.mp4"
     text = run_predict(path, weights="demo", flow_method="farneback", out=out, progress=False)
     assert text.startswith(f"Prediction for {path.name}\n")
@@ -258,3 +266,132 @@ def test_run_predict_end_to_end_on_a_real_clip(models, ucf101_videos, tmp_path, 
     data = json.loads(run_predict(path, weights="demo", flow_method="farneback", sampling="3",
                                   as_json=True, progress=False))
     assert data["frames"]["motion"] == data["frames"]["spatial"] == [0, 3, 6]
+
+
+# ------------------------------------------------------------------ damaged, shortened, large
+
+
+def _random_video(num_frames: int, h: int = 24, w: int = 40, **facts) -> tuple[Video, Flow]:
+    rng = np.random.default_rng(num_frames)
+    frames = rng.integers(0, 256, (num_frames, h, w, 3), dtype=np.uint8)
+    u, v = (rng.integers(0, 256, (num_frames - 1, h, w), dtype=np.uint8) for _ in range(2))
+    video = Video(frames, 25.0, "cut.mp4", "cut.mp4", **facts)
+    return video, Flow(u=u, v=v, method="test", bound=20.0)
+
+
+def test_summary_says_when_the_file_was_truncated(models):
+    video, flow = _random_video(55, declared_frames=250)
+    p = predict_video(video, models, flow=flow, progress=False)
+    lines = p.summary().splitlines()
+    scoring = next(i for i, line in enumerate(lines) if line.startswith("scoring:"))
+    assert lines[scoring + 1] == (
+        "warning: only 55 of the 250 frames the file declares could be decoded (damaged or "
+        "truncated file): the prediction covers 2.2 s, not 10.0 s"
+    )
+    assert TRUNCATED_LINE.search(p.summary()).groups() == ("55", "250")
+    assert not SHORTENED_LINE.search(p.summary())
+    data = json.loads(json.dumps(p.to_dict()))
+    assert (data["num_frames"], data["declared_frames"], data["truncated"]) == (55, 250, True)
+    assert data["fps"] == 25.0 and data["warnings"] == [lines[scoring + 1]]
+
+
+def test_summary_says_when_max_frames_shortened_the_video(models):
+    video, flow = _random_video(60, declared_frames=250, max_frames=60)
+    p = predict_video(video, models, flow=flow, progress=False)
+    text = p.summary()
+    assert "\nvideo: the first 60 of 250 frames (max_frames=60)\n" in text
+    assert SHORTENED_LINE.search(text).groups() == ("60", "250")
+    assert not TRUNCATED_LINE.search(text), "a chosen shorter run is not a damaged file"
+    data = p.to_dict()
+    assert (data["max_frames"], data["shortened"], data["truncated"]) == (60, True, False)
+    assert data["notes"] == ["video: the first 60 of 250 frames (max_frames=60)"]
+    for facts in ({"declared_frames": 60}, {"declared_frames": 60, "max_frames": 100}, {}):
+        whole, flow = _random_video(60, **facts)
+        text = predict_video(whole, models, flow=flow, progress=False).summary()
+        assert not SHORTENED_LINE.search(text) and not TRUNCATED_LINE.search(text)
+        assert "\nvideo:" not in text and "\nflow:" not in text
+
+
+def test_truncated_real_clip_is_predicted_with_a_warning(models, abseiling_video, tmp_path):
+    """The first 30 % of a faststart re-mux of the abseiling clip: 55 of its 250 frames."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    remux = tmp_path / "faststart.mp4"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-i",
+                    str(abseiling_video), "-c", "copy", "-movflags", "+faststart", str(remux)],
+                   check=True)
+    cut = tmp_path / "abseiling_cut.mp4"
+    cut.write_bytes(remux.read_bytes()[: int(remux.stat().st_size * 0.3)])
+    capture = cv2.VideoCapture(str(cut))
+    assert capture.get(cv2.CAP_PROP_FRAME_COUNT) == 250, "the header still declares 250"
+    capture.release()
+    with pytest.warns(TruncatedVideoWarning, match=r"only \d+ of the 250 frames"):
+        video = read_video(cut)
+    n = video.num_frames
+    assert 40 <= n <= 70 and video.declared_frames == 250  # 55 with FFmpeg 7
+    p = predict_video(video, models, flow_method="dis", progress=False)
+    assert (f"warning: only {n} of the 250 frames the file declares could be decoded (damaged or "
+            f"truncated file): the prediction covers {n / 25:.1f} s, not 10.0 s") in p.summary()
+
+
+def test_flow_for_larger_frames_is_computed_at_the_training_size(models):
+    rng = np.random.default_rng(3)
+    frames = cv2.resize(rng.integers(0, 256, (75, 100, 3), dtype=np.uint8), (400, 300))
+    video = Video.from_frames(np.stack([np.roll(frames, 2 * t, axis=1) for t in range(12)]),
+                              name="big.mp4")
+    p = predict_video(video, models, flow_method="dis", progress=False)
+    assert p.flow_size == (256, 341) and p.frame_size == (300, 400)
+    assert ("flow: at 341x256, from the 400x300 frames (short side 256, the size of the flow the "
+            "pretrained models were trained on)") in p.summary()
+    expected = compute_flow(video, method="dis", short_side=256, progress=False)
+    same = predict_video(video, models, flow=expected, progress=False)
+    np.testing.assert_allclose(p.motion, same.motion, atol=1e-6)
+    full = predict_video(video, models, flow_method="dis", flow_short_side=None, progress=False)
+    assert full.flow_size == (300, 400) and "\nflow:" not in full.summary()
+    with pytest.raises(ValueError, match="flow_short_side"):
+        predict_video(video, models, flow_short_side=0, progress=False)
+
+
+def test_a_video_too_large_is_refused_before_any_flow(models, monkeypatch):
+    calls = []
+    monkeypatch.setattr(twostream_lab.flow, "compute_flow", lambda *a, **k: calls.append(k))
+    big = Video.from_frames(np.zeros((24, 300, 400, 3), np.uint8), name="big.mp4")  # 8.2 MiB
+    with pytest.raises(VideoError) as error:
+        predict_video(big, models, memory_limit=4 * 2**20, progress=False)
+    message = str(error.value)
+    assert message.startswith("big.mp4: predicting on 24 frames of 400x300 needs 12.1 MiB "
+                              "(8.2 MiB of frames, 3.8 MiB of optical flow at 341x256), over the "
+                              "limit of 4.0 MiB.")
+    fit = 4 * 2**20 // (5 * 256 * 341)
+    assert f"read_video(path, max_short_side=256, max_frames={fit})" in message
+    assert f"--short-side 256 --max-frames {fit}" in message and "memory_limit=" in message
+    small = Video.from_frames(np.zeros((60, 240, 320, 3), np.uint8), name="long.avi")
+    with pytest.raises(VideoError, match=r"long\.avi: .* Predict on its first 10 frames: "
+                                         r"read_video\(path, max_frames=10\)"):
+        predict_video(small, models, memory_limit=10 * 5 * 240 * 320 + 1, progress=False)
+    assert calls == [], "refused before computing any flow"
+    assert PREDICT_MEMORY_LIMIT == 2**30
+    flow = Flow(u=np.zeros((23, 30, 40), np.uint8), v=np.zeros((23, 30, 40), np.uint8),
+                method="test", bound=20.0)
+    predict_video(big, models, flow=flow, memory_limit=1, progress=False)  # nothing to compute
+
+
+def test_reading_for_prediction_shrinks_large_videos(models, tmp_path):
+    path = tmp_path / "big.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25, (400, 300))
+    rng = np.random.default_rng(0)
+    for _ in range(12):
+        writer.write(rng.integers(0, 256, (300, 400, 3), dtype=np.uint8))
+    writer.release()
+    video = _read_for_prediction(path)
+    assert (video.height, video.width, video.source_size) == (256, 341, (300, 400))
+    p = predict_video(video, models, flow_method="dis", progress=False)
+    assert ("video: read at 341x256 from the file's 400x300 (short side 256, the size of the "
+            "frames the pretrained models were trained on)") in p.summary()
+    assert p.to_dict()["source_size"] == {"height": 300, "width": 400}
+    assert _read_for_prediction(path, short_side=128).height == 128
+    with pytest.raises(VideoError, match=r"big\.avi: 12 frames of 341x256 .* over the memory "
+                                         r"limit"):
+        _read_for_prediction(path, memory_limit=5 * 341 * 256 * 3)

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import csv
 import http.server
+import os
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from loopback import closed_port
+from loopback import closed_port, trickling_server
 
-from twostream_lab.paths import cache_dir
+import twostream_lab.video as video_module
+from twostream_lab.paths import TEMP_PREFIX, cache_dir
 from twostream_lab.video import (
     MIN_MOTION_FRAMES,
+    TRAINING_SHORT_SIDE,
+    TruncatedVideoWarning,
     Video,
     VideoError,
     download_video,
@@ -231,10 +236,61 @@ def test_wrong_header_frame_count_still_reads_every_frame(clip_path, counting_ca
     counting_capture.fake_count = 5.0  # the buffer grows past the header's count
     grown = read_video(clip_path)
     counting_capture.fake_count = 40.0  # and shrinks to the frames really decoded
-    shrunk = read_video(clip_path)
+    with pytest.warns(TruncatedVideoWarning, match="only 12 of the 40 frames"):
+        shrunk = read_video(clip_path)
     counting_capture.fake_count = None
     np.testing.assert_array_equal(grown.frames, read_video(clip_path).frames)
     np.testing.assert_array_equal(shrunk.frames, grown.frames)
+
+
+def _cut(path: Path, out: Path, fraction: float) -> Path:
+    data = path.read_bytes()
+    out.write_bytes(data[: int(len(data) * fraction)])
+    return out
+
+
+def test_truncated_file_warns_and_keeps_both_frame_counts(tmp_path):
+    full = write_video(tmp_path / "full.avi", two_colour_frames(40))
+    cut = _cut(full, tmp_path / "cut.avi", 0.3)
+    with pytest.warns(TruncatedVideoWarning) as caught:
+        video = read_video(cut)
+    assert video.declared_frames == 40 and 1 <= video.num_frames < 38 and video.truncated
+    n = video.num_frames
+    message = str(caught[0].message)
+    assert message.startswith(f"cut.avi: only {n} of the 40 frames the file declares could be "
+                              "decoded (damaged or truncated file)")
+    assert f"the video covers {n / 25:.1f} s, not 1.6 s" in message
+    assert "declared_frames=40" in repr(video)
+    # the frames before the cut are the file's (the last one may be cut through)
+    np.testing.assert_array_equal(video.frames[: n - 1], read_video(full).frames[: n - 1])
+
+
+def test_a_whole_file_or_a_max_frames_read_is_not_truncated(clip_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TruncatedVideoWarning)
+        whole = read_video(clip_path)
+        first = read_video(clip_path, max_frames=5)
+        more = read_video(clip_path, max_frames=50)
+    assert (whole.declared_frames, whole.max_frames, whole.truncated) == (12, None, False)
+    assert (first.declared_frames, first.max_frames, first.num_frames) == (12, 5, 5)
+    assert first.expected_frames == 5 and not first.truncated
+    assert more.expected_frames == 12 and not more.truncated
+    assert Video.from_frames(two_colour_frames(3)).declared_frames is None
+    with pytest.raises(VideoError, match="declared_frames must be a positive whole number"):
+        Video(two_colour_frames(3), 25.0, "x", "x", declared_frames=0)
+
+
+def test_max_short_side_shrinks_only_larger_videos(tmp_path, clip_path):
+    path = write_video(tmp_path / "big.avi", two_colour_frames(4, 300, 400))
+    video = read_video(path, max_short_side=TRAINING_SHORT_SIDE)
+    assert (video.height, video.width, video.source_size) == (256, 341, (300, 400))
+    np.testing.assert_array_equal(video.frames, resize_short_side(read_video(path).frames, 256))
+    small = read_video(clip_path, max_short_side=TRAINING_SHORT_SIDE)
+    assert (small.height, small.width, small.source_size) == (64, 80, (64, 80))
+    assert read_video(path, short_side=128, max_short_side=256).height == 128
+    assert read_video(path, short_side=280, max_short_side=256).height == 256
+    with pytest.raises(ValueError, match="max_short_side"):
+        read_video(path, max_short_side=0)
 
 
 # ------------------------------------------------------------------ URLs
@@ -308,6 +364,90 @@ def test_download_errors_name_the_url_and_the_problem(server):
         read_video(f"{base}/slow.avi", timeout=0.3)
     with pytest.raises(VideoError, match=r"could not download"):
         read_video(f"http://127.0.0.1:{closed_port()}/clip.avi", timeout=2)
+
+
+HTML = b"<!DOCTYPE html>\n<html><head><title>clip</title></head><body>a player</body></html>\n"
+
+
+def test_a_web_page_is_reported_and_not_cached(server, tmp_path):
+    with trickling_server(HTML, interval=0.001, content_type="text/html") as port:
+        with pytest.raises(VideoError, match=r"watch\?v=1: the server sent a web page, not a "
+                                             r"video \(text/html\)"):
+            read_video(f"http://127.0.0.1:{port}/watch?v=1", timeout=5)
+    base, _ = server
+    page = tmp_path / "www" / "page.mp4"  # a web page that claims to be a video
+    page.write_bytes(HTML)
+    with pytest.raises(VideoError, match=r"page\.mp4: the server sent a web page, not a video"):
+        read_video(f"{base}/page.mp4")
+    assert list(cache_dir("videos").iterdir()) == [], "neither the page nor a partial file"
+
+
+def test_a_download_that_is_not_a_video_is_reported_and_not_cached(server, tmp_path):
+    base, _ = server
+    (tmp_path / "www" / "noise.mp4").write_bytes(bytes(range(256)) * 40)
+    with pytest.raises(VideoError, match=r"noise\.mp4: the download \(10\.0 KiB, video/mp4\) is "
+                                         "not a video OpenCV can decode"):
+        read_video(f"{base}/noise.mp4")
+    assert list(cache_dir("videos").iterdir()) == []
+
+
+def test_a_cached_web_page_is_fetched_again(server, clip_path):
+    base, handler = server
+    url = f"{base}/clip.avi"
+    download_video(url)
+    (cached,) = cache_dir("videos").iterdir()
+    cached.write_bytes(HTML)  # what an older version kept
+    video = read_video(url)
+    assert handler.requests == ["/clip.avi", "/clip.avi"], "the page was replaced by the video"
+    np.testing.assert_array_equal(video.frames, read_video(clip_path).frames)
+
+
+def test_download_deadline_bounds_a_trickling_server():
+    body = bytes(200)  # one byte every 0.2 s: 40 s in all, yet never 5 s without a byte
+    with trickling_server(body, interval=0.2) as port:
+        began = time.monotonic()
+        with pytest.raises(VideoError, match=r"clip\.mp4: the download did not finish within "
+                                             r"the deadline= of 1\.5 s \(only .* of 0\.2 KiB "
+                                             r"arrived\).*larger read_video\(\.\.\., deadline="):
+            download_video(f"http://127.0.0.1:{port}/clip.mp4", timeout=5, deadline=1.5)
+        elapsed = time.monotonic() - began
+    assert 1.5 <= elapsed < 3.5, f"stopped after {elapsed:.1f} s"
+    assert list(cache_dir("videos").iterdir()) == []
+    with pytest.raises(ValueError, match="deadline must be a positive number"):
+        download_video("http://127.0.0.1:1/clip.mp4", deadline=0)
+
+
+def test_default_deadline_is_a_minute_or_the_size_at_a_slow_rate(monkeypatch):
+    assert video_module.default_deadline(5 * 2**20) == 60.0
+    assert video_module.default_deadline(200 * 2**20) == 200 * 2**20 / (100 * 1024)
+    sizes = []
+
+    def short(size):
+        sizes.append(size)
+        return 0.5
+
+    monkeypatch.setattr(video_module, "default_deadline", short)
+    with trickling_server(bytes(100), interval=0.05) as port:
+        with pytest.raises(VideoError, match="within the default deadline of 0.5 s"):
+            download_video(f"http://127.0.0.1:{port}/clip.mp4", timeout=5)
+    assert sizes == [100], "the size the server announced"
+
+
+def test_download_removes_only_stale_temporaries(server):
+    base, _ = server
+    folder = cache_dir("videos")
+    stale = [folder / f"{TEMP_PREFIX}0123456789abcdef-clip.avi-k2j3.part.avi",
+             folder / ".0123456789abcdef-clip.avi-x8y9.part"]  # named before TEMP_PREFIX
+    young = folder / f"{TEMP_PREFIX}fedcba9876543210-other.mp4-a1b2.part.mp4"
+    other = folder / ".keep-me"
+    hour_ago = time.time() - 2 * 3600
+    for path in (*stale, young, other):
+        path.write_bytes(b"partial")
+    for path in (*stale, other):
+        os.utime(path, (hour_ago, hour_ago))
+    read_video(f"{base}/clip.avi")
+    assert not any(path.exists() for path in stale)
+    assert young.exists() and other.exists(), "a running download's file, and not ours"
 
 
 @pytest.mark.parametrize("url", ["ftp://127.0.0.1/clip.mp4", "s3://bucket/clip.mp4"])

@@ -5,7 +5,7 @@
     python tools/make_notebooks.py --execute 06    # only the notebooks whose name starts with 06
 
 Execution follows what CI does: a fresh ``TWOSTREAM_LAB_CACHE`` per notebook, ``TF_CPP_MIN_LOG_LEVEL
-=2``, the kernel's own inline matplotlib backend (``MPLBACKEND`` is removed), and whatever
+=2``, ``TWOSTREAM_LAB_WEIGHTS=demo`` (the committed outputs are the offline mode's), the kernel's own inline matplotlib backend (``MPLBACKEND`` is removed), and whatever
 ``TWOSTREAM_LAB_DATA`` says. Commit outputs made *without* it: the sample clips belong to their
 authors, so no frame of them goes into the repository (the activity then shows its synthetic
 stand-in; students' runs show abseiling_k400.mp4). Widgets are switched off (``TWOSTREAM_LAB_WIDGETS=0``)
@@ -63,12 +63,18 @@ def setup_source() -> str:
     folder = url.rsplit("/", 1)[-1]
     return textwrap.dedent(f"""\
         # Setup. In Colab: install the lab (about a minute, once per runtime). Elsewhere: nothing to do.
+        KEEP_CACHE_IN_DRIVE = False  # True: keep the weights (470 MB) in your Google Drive, downloaded once for all notebooks
+        import os
         import sys
 
         if "google.colab" in sys.modules:
             !test -d {folder} || git clone -q {url}
             !bash {folder}/colab_setup.sh
-            sys.path.insert(0, "/content/{folder}")  # importable now, without restarting the runtime
+            sys.path.insert(0, os.path.abspath("{folder}"))  # importable now, without restarting the runtime
+            if KEEP_CACHE_IN_DRIVE:
+                from twostream_lab.colab import keep_cache_in_drive
+
+                keep_cache_in_drive()
         %matplotlib inline""")
 
 
@@ -111,12 +117,12 @@ def weights_choice_cell() -> nbformat.NotebookNode:
         print(weights)""")
 
 
-def weights_load_cell() -> nbformat.NotebookNode:
+def weights_load_cell(line: str = WEIGHTS_LINE) -> nbformat.NotebookNode:
     """The WEIGHTS switch that also loads both streams."""
     return code(f"""\
         from twostream_lab.widgets import load_models
 
-        {WEIGHTS_LINE}
+        {line}
         models = load_models(WEIGHTS)
         models""")
 
@@ -285,9 +291,13 @@ def nb02() -> list:
                the sample videos, checking each file's SHA-256;
             2. puts the clone on `sys.path`, so the lab can be imported at once (a package
                installed while Python runs is otherwise only found after a restart);
-            3. switches matplotlib to inline figures.
+            3. with `KEEP_CACHE_IN_DRIVE = True` (you choose, in the first line of the cell),
+               mounts your Google Drive and keeps the lab's cache there: the pretrained
+               weights, downloaded videos and cached flow. Every Colab notebook runs on a fresh
+               machine, so without it each notebook downloads the 470 MB of weights again;
+            4. switches matplotlib to inline figures.
 
-            Anywhere else (your laptop, CI) it only does step 3: install the lab there with
+            Anywhere else (your laptop, CI) it only does step 4: install the lab there with
             `pip install -e ".[cpu]"` from a clone (`[cpu]` adds the CPU build of TensorFlow).
             Running the cell twice is harmless.
         """),
@@ -357,9 +367,18 @@ def nb02() -> list:
             whether the pretrained weights are already in the cache.
 
             If the download fails in Colab (Google Drive answers "quota exceeded" for popular
-            files), the error message gives the two Drive links: add the files to your own Drive,
-            mount it (`from google.colab import drive; drive.mount("/content/drive")`), unzip, and
-            set `WEIGHTS = ("/content/drive/MyDrive/spatial.h5", "/content/drive/MyDrive/motion.h5")`.
+            files, the most common failure of every two-stream lab), there are two ways out:
+
+            - your instructor may host a copy of the two zips for the class: then
+              `os.environ["TWOSTREAM_LAB_WEIGHTS_URL"] = "<the address they give>"` before
+              loading, and Google Drive is not contacted at all;
+            - or the error message gives the two Drive links: add the files to your own Drive,
+              mount it (`from google.colab import drive; drive.mount("/content/drive")`), unzip,
+              and set `WEIGHTS = ("/content/drive/MyDrive/spatial.h5", "/content/drive/MyDrive/motion.h5")`.
+
+            An instructor (or CI) can run every notebook one way with the environment variable
+            `TWOSTREAM_LAB_WEIGHTS` (`auto`, `pretrained` or `demo`), which overrides the
+            switch; the notebooks say so in their output.
         """),
     ]
 
@@ -685,6 +704,17 @@ def nb05() -> list:
             picker = video_picker(synthetic=models.is_demo)
             picker""", ignore=True),
         md("""
+            Your own video: in Colab, set `UPLOAD = True` and run the cell; Colab's uploader
+            asks for a file (the picker's own upload button drops files over about 1 MB in
+            Colab). Elsewhere, use the picker's upload button or `picker.select("my_video.mp4")`.
+        """),
+        code("""\
+            UPLOAD = False  # True, in Colab: choose a video file on your computer
+
+            if UPLOAD:
+                picker.upload()
+                print(picker)""", ignore=True),
+        md("""
             `MAX_FRAMES` limits how much of a real video is read: on a CPU every frame costs about
             1 s of TV-L1 flow and 0.7 s of prediction with the pretrained models (on a Colab GPU
             far less). Synthetic clips have 16 frames of 48 x 48 pixels.
@@ -856,7 +886,17 @@ def nb06():
         md(checker.NAME_PLACEHOLDER,
            **{checker.METADATA_KEY: {"role": checker.ROLE_NAME}}),
         code(setup_source()),
-        weights_load_cell(),
+        md("""
+            ## The models
+
+            This activity is about the **pretrained** UCF101 models, so the switch says
+            `"pretrained"`: in Colab they are downloaded on first use (two zips of 235 MB; with
+            `KEEP_CACHE_IN_DRIVE = True` in the setup cell, once for all notebooks). If the
+            download fails, the error says how to get them (your instructor's mirror, or by
+            hand). `WEIGHTS = "demo"` runs the activity on the offline demo models instead:
+            allowed for practice, but the instructor's checker reports such a submission.
+        """),
+        weights_load_cell('WEIGHTS = "pretrained"  # the UCF101 models; "demo" only for practice offline'),
         md("""
             ## The video
 
@@ -865,12 +905,12 @@ def nb06():
             **not** one of UCF101's 101 classes, so the models can only answer with the UCF101
             classes that look or move most like it. Before running the next cells, guess which.
 
-            How much of it is read, and why: with the pretrained models the frames keep their short
-            side of 256 pixels, the size at which the training flow was computed. On a GPU all 250
-            frames are used. On a CPU only the first 60 (2.4 s): TV-L1 flow costs about 1.5 s per
-            frame pair at this size, and both Xception streams about 0.7 s per frame. With the
-            demo models the frames are read at a short side of 48 pixels, the demo models' input
-            size (larger frames would only be shrunk again), and also the first 60 frames.
+            The whole clip is predicted, as in the tutorial: all 250 frames, so 249 frame pairs
+            of flow and 240 stacks of 10 flow frames. With the pretrained models the frames keep
+            their short side of 256 pixels, the size at which the training flow was computed;
+            with the demo models they are read at 48 pixels, the demo models' input size.
+            `MAX_FRAMES = 60` would read only the first 60 frames (2.4 s of 10) for a quick look;
+            your submission then says that it covers only part of the clip.
         """),
         code("""\
             from twostream_lab import make_synthetic_clip, read_video
@@ -879,7 +919,7 @@ def nb06():
 
             FLOW_METHOD = resolve_flow_method("auto")  # "tvl1-tf" on a GPU, else "tvl1"
             SHORT_SIDE = 48 if models.is_demo else 256
-            MAX_FRAMES = None if FLOW_METHOD == "tvl1-tf" and not models.is_demo else 60
+            MAX_FRAMES = None  # None: all 250 frames; a number reads only the first ones
 
             path = activity_video_path()
             if path is not None:
@@ -890,11 +930,23 @@ def nb06():
                 video = make_synthetic_clip("red moving down-right", seed=0)
             print(video)""", ignore=True),
         md("""
+            ## How long it will take
+
+            On a CPU the flow is the slow part: TV-L1 costs about 1 s per frame pair at this
+            size on Colab's 2 cores, and both Xception streams about 0.25 s per frame, so the
+            whole clip takes about 5 to 6 minutes (on a GPU runtime, about a minute). The
+            estimate below is measured on this machine, with these models, before the long cell:
+        """),
+        code("""\
+            from twostream_lab.timing import estimate_run_time
+
+            print(estimate_run_time(video, models, flow_method=FLOW_METHOD))""", ignore=True),
+        md("""
             ## Flow and prediction
 
             The flow of every frame pair (`compute_flow`), then both streams on every frame and
             every stack of 10 flow frames, fused by averaging (`predict_video`). The text names the
-            weights that produced it.
+            weights that produced it, and how much of the clip it covers.
         """),
         code("""\
             from twostream_lab import compute_flow, predict_video
@@ -1215,7 +1267,7 @@ def execute(path: Path) -> float:
         # Widgets off: the committed outputs show the plain fallback (the picker's choice, one
         # static frame), which a static viewer such as GitHub can display; those cells are tagged.
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "TWOSTREAM_LAB_CACHE": cache,
-               "TWOSTREAM_LAB_WIDGETS": "0", "TQDM_DISABLE": "1"}
+               "TWOSTREAM_LAB_WIDGETS": "0", "TQDM_DISABLE": "1", "TWOSTREAM_LAB_WEIGHTS": "demo"}
         env.pop("MPLBACKEND", None)
         saved = dict(os.environ)
         os.environ.clear()

@@ -22,6 +22,12 @@ Speed (measured, see ``benchmarks/bench_flow.py`` and the README): OpenCV's TV-L
 scale well up to 4 cores. ``workers=None`` therefore runs in this process on machines with up to
 4 cores, and uses worker processes (each with 2 OpenCV threads) on bigger machines, where they
 were 1.8x faster than threads alone on 16 cores. Results are byte-identical either way.
+
+Memory: :func:`compute_flow` holds the clip's frames (given), its result (``u`` and ``v``, 2 bytes
+per pixel per flow frame) and a bounded working set on top: frames are turned grey a pair (or a
+worker's chunk, at most 32 MiB of flow) at a time, each pair's float32 flow is quantised as soon as
+it arrives, and cache entries are read into the result and written from it row by row. No float32
+array of the whole video's flow exists, unless asked for with ``return_raw=True``.
 """
 
 from __future__ import annotations
@@ -32,8 +38,10 @@ import importlib.util
 import json
 import math
 import os
+import threading
 import time
 import warnings
+import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -42,7 +50,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .paths import atomic_file
+from .paths import atomic_file, remove_stale_temporaries
 from .video import Video, short_side_size
 
 __all__ = [
@@ -76,6 +84,12 @@ OPTFLOW_FIX = (
 
 _FLOW_FORMAT = "twostream-lab-flow/1"  # save_flow files
 _CACHE_FORMAT = 1  # bump when what is cached for the same key changes
+# Temporary cache files of versions before paths.TEMP_PREFIX: ".<cache key>.npz-<random>.tmp".
+_LEGACY_CACHE_TEMP = "." + "[0-9a-f]" * 40 + ".npz-*.tmp"
+_CHUNK_BYTES = 32 * 2**20  # float32 flow per chunk a worker process computes (and returns)
+
+# Quantised flow frames: an (N, H, W) array or a sequence of N (H, W) rows.
+_Rows = np.ndarray | Sequence[np.ndarray]
 
 
 class FlowError(RuntimeError):
@@ -504,10 +518,10 @@ def _runs(indices: np.ndarray, size: int) -> list[np.ndarray]:
     return chunks
 
 
-def _serial(spec: FlowMethod, grey: np.ndarray, todo: np.ndarray):
+def _serial(spec: FlowMethod, grey: _GreyFrames, todo: np.ndarray):
     calc = _opencv_flow_function(spec)
     for j in todo:
-        yield [(int(j), calc(grey[j], grey[j + 1]))]
+        yield [(int(j), calc(grey.frame(j), grey.frame(j + 1)))]
 
 
 def _worker_loop() -> None:
@@ -534,20 +548,26 @@ def _worker_loop() -> None:
         results.flush()
 
 
-def _parallel(spec: FlowMethod, grey: np.ndarray, todo: np.ndarray, workers: int):
-    """Yield ``[(j, flow), ...]`` per chunk of pairs, computed by ``workers`` processes."""
+def _parallel(spec: FlowMethod, grey: _GreyFrames, todo: np.ndarray, workers: int):
+    """Yield ``[(j, flow), ...]`` per chunk of pairs, computed by ``workers`` processes.
+
+    A chunk's float32 flow is at most ``_CHUNK_BYTES`` (one pair if a pair is larger), and at most
+    two chunks per worker are under way or waiting here, so memory does not grow with the video.
+    """
     import pickle
     import queue
     import subprocess
     import sys
-    import threading
 
     threads = max(1, _available_cores() // workers)
-    size = max(1, min(16, math.ceil(len(todo) / (4 * workers))))
+    pair_bytes = grey.size[0] * grey.size[1] * 2 * 4
+    size = max(1, min(16, math.ceil(len(todo) / (4 * workers)), _CHUNK_BYTES // pair_bytes))
     jobs: queue.SimpleQueue = queue.SimpleQueue()
     for chunk in _runs(todo, size):
         jobs.put(chunk)
     count = min(workers, jobs.qsize())
+    slots = threading.Semaphore(2 * count)  # chunks sent but not yet taken by the caller
+    stop = threading.Event()
     env = dict(os.environ)
     package_root = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
@@ -560,12 +580,15 @@ def _parallel(spec: FlowMethod, grey: np.ndarray, todo: np.ndarray, workers: int
     def feed(process: subprocess.Popen) -> None:  # one thread per worker process
         try:
             while True:
+                while not slots.acquire(timeout=0.1):
+                    if stop.is_set():
+                        return
                 try:
                     chunk = jobs.get_nowait()
                 except queue.Empty:
                     break
-                pickle.dump((spec.name, grey[chunk[0]:chunk[-1] + 2]), process.stdin,
-                            protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump((spec.name, grey.frames(range(chunk[0], chunk[-1] + 2))),
+                            process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
                 process.stdin.flush()
                 results.put((chunk, pickle.load(process.stdout)))
             results.put(None)
@@ -590,8 +613,10 @@ def _parallel(spec: FlowMethod, grey: np.ndarray, todo: np.ndarray, workers: int
             else:
                 chunk, flows = item
                 yield list(zip(chunk.tolist(), flows))
+                slots.release()
         finished = True
     finally:
+        stop.set()
         for process in processes:
             if not finished:
                 process.kill()
@@ -605,13 +630,14 @@ def _parallel(spec: FlowMethod, grey: np.ndarray, todo: np.ndarray, workers: int
             feeder.join(timeout=5)
 
 
-def _tensorflow(spec: FlowMethod, grey: np.ndarray, todo: np.ndarray):
+def _tensorflow(spec: FlowMethod, grey: _GreyFrames, todo: np.ndarray):
     module = _import_tvl1_tf()
     keywords = {_TVL1_TF_KEYWORDS.get(k, k): v for k, v in spec.params.items()}
     batch = int(getattr(module, "default_batch_size", lambda: 16)())
     for i in range(0, len(todo), batch):
         chunk = todo[i:i + batch]
-        flows = module.tvl1_flow_tf(grey[chunk], grey[chunk + 1], batch_size=batch, **keywords)
+        flows = module.tvl1_flow_tf(grey.frames(chunk), grey.frames(chunk + 1), batch_size=batch,
+                                    **keywords)
         yield list(zip(chunk.tolist(), flows))
 
 
@@ -628,6 +654,30 @@ def _as_clip(frames: Video | np.ndarray | Sequence[np.ndarray]) -> tuple[np.ndar
             f"(T, H, W); got {clip.dtype} {clip.shape}"
         )
     return clip, "clip"
+
+
+class _GreyFrames:
+    """A clip's frames in grey at the flow size, converted when asked for, never all at once."""
+
+    def __init__(self, clip: np.ndarray, size: tuple[int, int]) -> None:
+        self.clip = clip
+        self.size = size
+        self._last: tuple[int, np.ndarray] | None = None
+
+    def frame(self, index: int) -> np.ndarray:
+        """Frame ``index``. The last one asked for is kept, so that consecutive pairs convert
+        each frame once."""
+        if self._last is None or self._last[0] != index:
+            self._last = (int(index), _grey_frame(self.clip[index], self.size))
+        return self._last[1]
+
+    def frames(self, indices: Iterable[int]) -> np.ndarray:
+        """Frames ``indices`` as one array ``(N, H, W)``; safe to call from several threads."""
+        indices = list(indices)
+        out = np.empty((len(indices), *self.size), np.uint8)
+        for k, index in enumerate(indices):
+            out[k] = _grey_frame(self.clip[index], self.size)
+        return out
 
 
 def _grey_frame(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -718,11 +768,16 @@ def _cache_key(clip: np.ndarray, spec: FlowMethod, bound: float, short_side: int
     return digest.hexdigest()[:40]
 
 
-def _checksum(indices: np.ndarray, u: np.ndarray, v: np.ndarray) -> str:
+def _checksum(indices: np.ndarray, u: _Rows, v: _Rows, row_shape: tuple[int, int]) -> str:
+    """SHA-256 of a cache entry; ``u`` and ``v`` are ``(N, H, W)`` arrays or sequences of ``N``
+    ``(H, W)`` rows (the same digest either way)."""
     digest = hashlib.sha256()
-    for array in (indices, u, v):
-        digest.update(str(array.shape).encode())
-        digest.update(np.ascontiguousarray(array).data)
+    digest.update(str(indices.shape).encode())
+    digest.update(np.ascontiguousarray(indices).data)
+    for rows in (u, v):
+        digest.update(str((len(rows), *row_shape)).encode())
+        for row in rows:
+            digest.update(np.ascontiguousarray(row).data)
     return digest.hexdigest()
 
 
@@ -734,10 +789,11 @@ def _load_entry(path: Path, num_flow: int, height: int, width: int):
         with np.load(path, allow_pickle=False) as data:
             indices, u, v = data["indices"], data["u"], data["v"]
             stored = str(data["checksum"])
-        if stored != _checksum(indices, u, v):
+        if stored != _checksum(indices, u, v, (height, width)):
             raise ValueError("checksum mismatch")
         if (u.shape != v.shape or u.shape != (len(indices), height, width) or u.dtype != np.uint8
-                or (len(indices) and (indices.min() < 0 or indices.max() >= num_flow))):
+                or (len(indices) and (indices.min() < 0 or indices.max() >= num_flow))
+                or np.any(np.diff(indices) <= 0)):
             raise ValueError("unexpected contents")
     except Exception as error:  # truncated zip, bad checksum, missing array, wrong shape
         warnings.warn(f"discarded the damaged flow cache file {path} ({type(error).__name__}: "
@@ -747,17 +803,49 @@ def _load_entry(path: Path, num_flow: int, height: int, width: int):
     return indices, u, v
 
 
-def _write_entry(path: Path, indices: np.ndarray, u: np.ndarray, v: np.ndarray) -> None:
-    """Write a cache file atomically (:func:`twostream_lab.paths.atomic_file`)."""
+def _write_npz(file, arrays: Mapping[str, np.ndarray], rows: Mapping[str, _Rows],
+               row_shape: tuple[int, int]) -> None:
+    """Write a compressed ``.npz`` that ``np.load`` reads: ``arrays`` whole, and each of ``rows``
+    (uint8 ``(H, W)`` rows) as one ``(N, H, W)`` array written row by row, never copied whole."""
+    with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        for name, array in arrays.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, array, allow_pickle=False)
+        for name, sequence in rows.items():
+            header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.uint8)),
+                      "fortran_order": False, "shape": (len(sequence), *row_shape)}
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array_header_1_0(member, header)
+                for row in sequence:
+                    member.write(np.ascontiguousarray(row, np.uint8).data)
+
+
+def _write_entry(path: Path, indices: np.ndarray, u: _Rows, v: _Rows,
+                 row_shape: tuple[int, int]) -> None:
+    """Write a cache file atomically (:func:`twostream_lab.paths.atomic_file`), row by row."""
     try:
         with atomic_file(path) as tmp, open(tmp, "wb") as file:
-            np.savez_compressed(file, indices=indices, u=u, v=v,
-                                checksum=np.array(_checksum(indices, u, v)))
+            checksum = np.array(_checksum(indices, u, v, row_shape))
+            _write_npz(file, {"indices": indices, "checksum": checksum}, {"u": u, "v": v},
+                       row_shape)
             file.flush()
             os.fsync(file.fileno())
     except OSError as error:
         warnings.warn(f"could not write the flow cache file {path} ({error}); the flow is "
                       "correct but will be computed again next time", RuntimeWarning, stacklevel=3)
+
+
+def _store(path: Path, entry, todo: np.ndarray, u: np.ndarray, v: np.ndarray,
+           start: int) -> None:
+    """Write the entry's rows and the newly computed ``todo`` rows (of ``u``, ``v``) to ``path``."""
+    old = entry[0] if entry is not None else np.zeros(0, np.int64)
+    keep = np.flatnonzero(~np.isin(old, todo))
+    indices = np.concatenate([old[keep], todo]).astype(np.int64)
+    sources = [(entry[1], entry[2], int(k)) for k in keep]
+    sources += [(u, v, int(j) - start) for j in todo]
+    order = np.argsort(indices, kind="stable")
+    _write_entry(path, indices[order], [sources[k][0][sources[k][2]] for k in order],
+                 [sources[k][1][sources[k][2]] for k in order], u.shape[1:])
 
 
 def _cache_folder(cache: bool | str | os.PathLike) -> Path | None:
@@ -809,7 +897,8 @@ def compute_flow(
     cache : bool or path
         Reuse and store results in ``cache_dir("flow")`` (or the folder given), keyed by the
         frames' content and every parameter that changes the result. Damaged entries are
-        detected (checksum), removed and recomputed.
+        detected (checksum), removed and recomputed. Temporary files that killed runs left in
+        the folder more than an hour ago are removed.
     progress : bool
         Show a ``tqdm`` progress bar (notebook-aware) over the pairs that are computed.
     frame_range : (first, stop), optional
@@ -823,7 +912,9 @@ def compute_flow(
         Resize frames to this short side first (256 for flow like the training data's). The
         flow then has the resized frame size, in pixels of the resized frames.
     return_raw : bool
-        Also keep the float32 flow in pixels as ``Flow.raw`` (not cached: it is computed).
+        Also keep the float32 flow in pixels as ``Flow.raw`` (not cached: it is computed). It
+        takes 8 bytes per pixel per flow frame, 4x ``u`` and ``v`` together: 2.3 GiB for 300
+        frames of 1920x1080, so ask for it on short clips or a ``frame_range``.
 
     Returns
     -------
@@ -857,21 +948,29 @@ def compute_flow(
     height, width = short_side_size(*clip.shape[1:3], short_side)
 
     rows = stop - start
+    folder = _cache_folder(cache)
+    entry = None
+    if folder is not None:
+        remove_stale_temporaries(folder, (_LEGACY_CACHE_TEMP,))
+        path = folder / f"{_cache_key(clip, spec, bound, short_side)}.npz"
+        entry = _load_entry(path, num_flow, height, width)
+    if entry is not None and not return_raw and len(wanted) == rows:
+        first, last = np.searchsorted(entry[0], [start, stop])
+        if last - first == rows:  # every row is cached: the entry's arrays are the result
+            u, v = entry[1][first:last], entry[2][first:last]
+            if rows < len(entry[0]):  # do not keep the rest of the entry alive
+                u, v = u.copy(), v.copy()
+            return Flow(u=u, v=v, method=chosen, bound=bound, start=start)
+
     u = np.full((rows, height, width), 128, np.uint8)
     v = np.full((rows, height, width), 128, np.uint8)
     done = np.zeros(rows, bool)
     raw = np.full((rows, height, width, 2), np.nan, np.float32) if return_raw else None
-
-    folder = _cache_folder(cache)
-    entry = None
-    if folder is not None:
-        path = folder / f"{_cache_key(clip, spec, bound, short_side)}.npz"
-        entry = _load_entry(path, num_flow, height, width)
-        if entry is not None and not return_raw:
-            cached, cu, cv = entry
-            hit = np.isin(cached, wanted)
-            u[cached[hit] - start], v[cached[hit] - start] = cu[hit], cv[hit]
-            done[cached[hit] - start] = True
+    if entry is not None and not return_raw:
+        for position in np.flatnonzero(np.isin(entry[0], wanted)):  # row by row: no copies
+            row = int(entry[0][position]) - start
+            u[row], v[row] = entry[1][position], entry[2][position]
+            done[row] = True
 
     todo = wanted[~done[wanted - start]]
     if len(todo):
@@ -879,10 +978,7 @@ def compute_flow(
             else int(workers)
         if spec.algorithm == "tensorflow-tvl1":
             n_workers = 1
-        needed = np.unique(np.concatenate([todo, todo + 1]))
-        grey = np.empty((len(clip), height, width), np.uint8)
-        for i in needed:
-            grey[i] = _grey_frame(clip[i], (height, width))
+        grey = _GreyFrames(clip, (height, width))
         if spec.algorithm == "tensorflow-tvl1":
             results = _tensorflow(spec, grey, todo)
         elif n_workers > 1 and len(todo) > 1:
@@ -897,7 +993,7 @@ def compute_flow(
         with tqdm(total=len(todo), desc=f"Optical flow ({label})", unit="pair",
                   disable=not progress) as bar:
             for batch in results:
-                for j, flow in batch:
+                for j, flow in batch:  # quantised pair by pair, as it arrives
                     row = j - start
                     u[row] = quantize_flow(flow[..., 0], bound=bound)
                     v[row] = quantize_flow(flow[..., 1], bound=bound)
@@ -906,14 +1002,7 @@ def compute_flow(
                         raw[row] = flow
                 bar.update(len(batch))
         if folder is not None:
-            new_u, new_v = u[todo - start], v[todo - start]
-            if entry is not None:
-                keep = ~np.isin(entry[0], todo)
-                todo = np.concatenate([entry[0][keep], todo])
-                new_u = np.concatenate([entry[1][keep], new_u])
-                new_v = np.concatenate([entry[2][keep], new_v])
-            order = np.argsort(todo, kind="stable")
-            _write_entry(path, todo[order], new_u[order], new_v[order])
+            _store(path, entry, todo, u, v, start)
 
     computed = None if done.all() else done
     return Flow(u=u, v=v, method=chosen, bound=bound, start=start, computed=computed, raw=raw)
@@ -981,6 +1070,10 @@ def flow_command(
 ) -> str:
     """``twostream-lab flow VIDEO --out FLOW.npz``: read, compute, save; return what to print.
 
+    ``short_side`` and ``max_frames`` are passed to :func:`twostream_lab.read_video`: frames are
+    resized while decoding, which gives the same flow as ``compute_flow(short_side=...)`` and
+    reads, in less memory, videos too large at their full size.
+
     Examples
     --------
     >>> print(flow_command("clip.avi", "clip_flow.npz", method="dis"))  # doctest: +SKIP
@@ -989,9 +1082,9 @@ def flow_command(
     from .video import read_video
 
     began = time.perf_counter()
-    clip = read_video(video, max_frames=max_frames)
+    clip = read_video(video, short_side=short_side, max_frames=max_frames)
     flow = compute_flow(clip, method=method, bound=bound, workers=workers, cache=cache,
-                        progress=progress, short_side=short_side)
+                        progress=progress)
     path = save_flow(out, flow)
     return (f"Wrote {path}: {flow.num_frames} flow frames (u and v, uint8) of "
             f"{flow.width}x{flow.height} from {clip.name} ({clip.num_frames} frames); "

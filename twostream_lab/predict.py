@@ -19,6 +19,13 @@ over time first, then fused (the authors' protocol).
 
 Inputs are built ``batch_size`` at a time (:mod:`twostream_lab.batching`), so memory does not grow
 with the video's length beyond its uint8 frames and flow.
+
+Memory and size: the flow that :func:`predict_video` computes is at the training flow's size,
+short side 256 (:data:`twostream_lab.video.TRAINING_SHORT_SIDE`), for frames larger than that, and
+a video whose frames plus that flow would take more than ``memory_limit``
+(:data:`PREDICT_MEMORY_LIMIT`, 1 GiB) is refused before any flow is computed, with the
+``read_video`` call that fits. With the models (about 1.1 GiB for the pretrained Xception pair on
+a CPU) the whole prediction then stays under 2.5 GiB.
 """
 
 from __future__ import annotations
@@ -32,12 +39,14 @@ import numpy as np
 
 from twostream_lab.batching import motion_batches, spatial_batches, stack_starts
 from twostream_lab.fusion import fuse_scores, top_k_classes
+from twostream_lab.video import TRAINING_SHORT_SIDE
 
 if TYPE_CHECKING:
     from twostream_lab.video import Video
 
 __all__ = [
     "DEFAULT_SAMPLES",
+    "PREDICT_MEMORY_LIMIT",
     "STREAMS",
     "Prediction",
     "predict_video",
@@ -50,6 +59,9 @@ __all__ = [
 
 #: Samples per video in the authors' evaluation protocol (``sampling="sampled"``).
 DEFAULT_SAMPLES = 19
+
+#: Largest frames plus optical flow (bytes) :func:`predict_video` works on by default.
+PREDICT_MEMORY_LIMIT = 2**30
 
 #: Stream names accepted by :meth:`Prediction.top_k` and :meth:`Prediction.scores`.
 STREAMS = ("spatial", "motion", "fused")
@@ -137,7 +149,18 @@ class Prediction:
     stacked_frames : int
         ``L``, flow frames per motion stack.
     num_frames : int
-        ``T``, frames in the video.
+        ``T``, frames in the video (decoded).
+    flow_method : str
+        The flow's method (``Flow.method``).
+    fps : float, optional
+        The video's frame rate.
+    declared_frames : int, optional
+        The frame count the video file declares (``Video.declared_frames``); clearly more than
+        ``num_frames`` means a damaged or truncated file (:attr:`truncated`).
+    max_frames : int, optional
+        The ``max_frames`` the video was read with.
+    frame_size, source_size, flow_size : (height, width), optional
+        The frames scored, the frames in the file (before resizing while reading) and the flow.
     """
 
     spatial: np.ndarray
@@ -157,6 +180,12 @@ class Prediction:
     stacked_frames: int = 10
     num_frames: int = 0
     flow_method: str = field(default="")
+    fps: float | None = None
+    declared_frames: int | None = None
+    max_frames: int | None = None
+    frame_size: tuple[int, int] | None = None
+    source_size: tuple[int, int] | None = None
+    flow_size: tuple[int, int] | None = None
 
     @property
     def is_demo(self) -> bool:
@@ -167,6 +196,64 @@ class Prediction:
     def fused_indices(self) -> np.ndarray:
         """The video frame of each fused row (the same as :attr:`motion_indices`)."""
         return self.motion_indices
+
+    @property
+    def expected_frames(self) -> int | None:
+        """The frames the video should have had: ``declared_frames``, at most ``max_frames``."""
+        if self.declared_frames is None:
+            return None
+        return min(self.declared_frames, self.max_frames or self.declared_frames)
+
+    @property
+    def truncated(self) -> bool:
+        """Whether clearly fewer frames were decoded than the file declares (a damaged file)."""
+        from twostream_lab.video import TRUNCATION_RATIO
+
+        expected = self.expected_frames
+        return expected is not None and self.num_frames < TRUNCATION_RATIO * expected
+
+    @property
+    def shortened(self) -> bool:
+        """Whether ``max_frames`` stopped the reading before the end of the video."""
+        return (self.max_frames is not None and self.num_frames == self.max_frames
+                and (self.declared_frames is None or self.declared_frames > self.max_frames))
+
+    def warning_lines(self) -> list[str]:
+        """The ``warning:`` lines of :meth:`summary`: a damaged or truncated video."""
+        if not self.truncated:
+            return []
+        covers = ""
+        if self.fps:
+            covers = (f": the prediction covers {self.num_frames / self.fps:.1f} s, "
+                      f"not {self.expected_frames / self.fps:.1f} s")
+        return [f"warning: only {self.num_frames} of the {self.declared_frames} frames the file "
+                f"declares could be decoded (damaged or truncated file){covers}"]
+
+    def video_lines(self) -> list[str]:
+        """The ``video:`` and ``flow:`` lines of :meth:`summary`: a shortened or resized video,
+        flow at another size than the frames (none for a whole video used as it is)."""
+        from twostream_lab.video import TRAINING_SHORT_SIDE
+
+        def size(hw: tuple[int, int]) -> str:
+            return f"{hw[1]}x{hw[0]}"
+
+        def training(hw: tuple[int, int], what: str) -> str:
+            return (f" (short side {TRAINING_SHORT_SIDE}, the size of the {what} the pretrained "
+                    "models were trained on)" if min(hw) == TRAINING_SHORT_SIDE else "")
+
+        lines = []
+        if self.shortened:
+            total = (f"of {self.declared_frames} frames" if self.declared_frames is not None
+                     else "frames (the file does not declare how many it has)")
+            lines.append(f"video: the first {self.num_frames} {total} "
+                         f"(max_frames={self.max_frames})")
+        if self.frame_size and self.source_size and self.frame_size != self.source_size:
+            lines.append(f"video: read at {size(self.frame_size)} from the file's "
+                         f"{size(self.source_size)}{training(self.frame_size, 'frames')}")
+        if self.frame_size and self.flow_size and self.flow_size != self.frame_size:
+            lines.append(f"flow: at {size(self.flow_size)}, from the {size(self.frame_size)} "
+                         f"frames{training(self.flow_size, 'flow')}")
+        return lines
 
     def _check_stream(self, stream: str) -> None:
         if stream not in STREAMS:
@@ -258,6 +345,8 @@ class Prediction:
             f"Prediction for {self.video_name}",
             self.weights_description(),
             self.scoring_description(),
+            *self.warning_lines(),
+            *self.video_lines(),
             "",
         ]
         for stream in STREAMS:
@@ -288,6 +377,16 @@ class Prediction:
             "stacked_frames": int(self.stacked_frames),
             "sampling": self.sampling,
             "flow_method": self.flow_method,
+            "fps": self.fps,
+            "declared_frames": self.declared_frames,
+            "max_frames": self.max_frames,
+            "truncated": self.truncated,
+            "shortened": self.shortened,
+            "frame_size": _size_dict(self.frame_size),
+            "source_size": _size_dict(self.source_size),
+            "flow_size": _size_dict(self.flow_size),
+            "warnings": self.warning_lines(),
+            "notes": self.video_lines(),
             "fusion": {"method": self.fusion, "weights": self.fusion_weights},
             "frames": {
                 "spatial": self.spatial_indices.tolist(),
@@ -302,6 +401,10 @@ class Prediction:
                 for stream in STREAMS
             },
         }
+
+
+def _size_dict(size: tuple[int, int] | None) -> dict[str, int] | None:
+    return None if size is None else {"height": int(size[0]), "width": int(size[1])}
 
 
 def _describe_indices(indices: np.ndarray) -> str:
@@ -324,18 +427,64 @@ def _as_video(video):
     )
 
 
-def _flow_for(video, flow, starts, stacked_frames, flow_method, progress):
+def _flow_short_side(video, flow_short_side: int | None) -> int | None:
+    """The ``short_side`` to compute the flow at: ``flow_short_side`` if the frames are larger."""
+    if flow_short_side is not None and (isinstance(flow_short_side, bool)
+                                        or int(flow_short_side) != flow_short_side
+                                        or flow_short_side < 1):
+        raise ValueError(f"flow_short_side must be a positive whole number of pixels or None, "
+                         f"got {flow_short_side!r}")
+    if flow_short_side is None or min(video.height, video.width) <= flow_short_side:
+        return None
+    return int(flow_short_side)
+
+
+def _check_memory(video, starts, stacked_frames: int, short_side: int | None,
+                  memory_limit: int) -> None:
+    """Refuse a video whose frames and the flow to compute would take over ``memory_limit``."""
+    from twostream_lab.video import VideoError, _format_bytes, short_side_size
+
+    L = stacked_frames
+    flow_rows = video.num_frames - 1 if len(starts) == video.num_frames - L else (
+        int(starts[-1]) + L - int(starts[0]))
+    flow_h, flow_w = short_side_size(video.height, video.width, short_side)
+    frame_bytes, flow_bytes = video.frames.nbytes, 2 * flow_rows * flow_h * flow_w
+    if frame_bytes + flow_bytes <= memory_limit:
+        return
+    if min(video.height, video.width) > TRAINING_SHORT_SIDE:
+        small_h, small_w = short_side_size(video.height, video.width, TRAINING_SHORT_SIDE)
+        fit = memory_limit // (5 * small_h * small_w)  # 3 bytes of RGB + 2 of flow per pixel
+        more = f", max_frames={fit}" if fit < video.num_frames else ""
+        more_cli = f" --max-frames {fit}" if fit < video.num_frames else ""
+        fix = (f"Read it at the size the pretrained models were trained on, "
+               f"read_video(path, max_short_side={TRAINING_SHORT_SIDE}{more}) "
+               f"({small_w}x{small_h}; on the command line --short-side {TRAINING_SHORT_SIDE}"
+               f"{more_cli})")
+    else:
+        fit = memory_limit // (3 * video.height * video.width + 2 * flow_h * flow_w)
+        fix = (f"Predict on its first {fit} frames: read_video(path, max_frames={fit}) (on the "
+               f"command line --max-frames {fit})")
+    raise VideoError(
+        f"{video.name}: predicting on {video.num_frames} frames of {video.width}x{video.height} "
+        f"needs {_format_bytes(frame_bytes + flow_bytes)} ({_format_bytes(frame_bytes)} of "
+        f"frames, {_format_bytes(flow_bytes)} of optical flow at {flow_w}x{flow_h}), over the "
+        f"limit of {_format_bytes(memory_limit)}. {fix}; or pass a larger memory_limit= if this "
+        "machine has the memory (the models need about 1.1 GiB more)."
+    )
+
+
+def _flow_for(video, flow, starts, stacked_frames, flow_method, progress, short_side):
     """The flow holding every needed stack (computed if None), and each stack's start row in it."""
     L = stacked_frames
     if flow is None:
         from twostream_lab.flow import compute_flow, stack_pairs
 
         if len(starts) == video.num_frames - L:  # every stack: the whole video's flow
-            flow = compute_flow(video, method=flow_method, progress=progress)
+            flow = compute_flow(video, method=flow_method, progress=progress,
+                                short_side=short_side)
         else:  # only the flow frames of the sampled stacks
-            flow = compute_flow(
-                video, method=flow_method, progress=progress, pairs=stack_pairs(starts, L)
-            )
+            flow = compute_flow(video, method=flow_method, progress=progress,
+                                pairs=stack_pairs(starts, L), short_side=short_side)
     offset = int(getattr(flow, "start", 0))
     u = np.asarray(flow.u)
     if offset + len(u) > video.num_frames - 1:
@@ -392,6 +541,8 @@ def predict_video(
     progress: bool = True,
     fusion: str = "average",
     fusion_weights: tuple[float, float] | None = None,
+    flow_short_side: int | None = TRAINING_SHORT_SIDE,
+    memory_limit: int = PREDICT_MEMORY_LIMIT,
 ) -> Prediction:
     """Score a video with both streams, frame by frame, and fuse them.
 
@@ -418,10 +569,27 @@ def predict_video(
         Show progress bars.
     fusion, fusion_weights
         Passed to :func:`twostream_lab.fusion.fuse_scores` as ``method`` and ``weights``.
+    flow_short_side : int, optional
+        When ``flow`` is None and the frames' shorter side is longer than this, the flow is
+        computed on frames shrunk to this short side: 256 (the default) is the size of the flow
+        the pretrained motion stream was trained on, and 455x256 instead of 1920x1080 takes
+        1/32 of the memory and time. ``None`` computes it at the frames' size.
+        ``Prediction.flow_size`` records the size used.
+    memory_limit : int
+        Refuse, before computing any flow, a video whose frames plus the flow to compute
+        would take more bytes than this; the message names the ``read_video`` call that fits
+        (``max_short_side=256``, ``max_frames=``).
 
     Returns
     -------
     Prediction
+        With the video's facts (``declared_frames``, ``max_frames``, sizes) for
+        :meth:`Prediction.summary`, which says when the video was damaged, shortened or resized.
+
+    Raises
+    ------
+    VideoError
+        The video is too large for ``memory_limit``.
 
     Examples
     --------
@@ -457,7 +625,10 @@ def predict_video(
     else:
         starts = sample_starts(len(all_starts), sampling)
         frames = starts
-    flow, local = _flow_for(video, flow, starts, L, flow_method, progress)
+    short_side = _flow_short_side(video, flow_short_side)
+    if flow is None:
+        _check_memory(video, starts, L, short_side, memory_limit)
+    flow, local = _flow_for(video, flow, starts, L, flow_method, progress, short_side)
 
     spatial = _run(
         models.spatial,
@@ -497,6 +668,36 @@ def predict_video(
         stacked_frames=L,
         num_frames=T,
         flow_method=str(getattr(flow, "method", "")),
+        fps=float(video.fps),
+        declared_frames=video.declared_frames,
+        max_frames=video.max_frames,
+        frame_size=(video.height, video.width),
+        source_size=video.source_size,
+        flow_size=tuple(int(n) for n in np.shape(flow.u)[1:3]),
+    )
+
+
+def _read_for_prediction(
+    source: str | Path,
+    *,
+    max_frames: int | None = None,
+    short_side: int | None = None,
+    memory_limit: int = PREDICT_MEMORY_LIMIT,
+) -> Video:
+    """Read a video as :func:`predict_video` (and ``twostream-lab predict``) wants it.
+
+    A video larger than the training size is read at short side 256
+    (``read_video(..., max_short_side=TRAINING_SHORT_SIDE)``; ``short_side``, when given, is
+    used instead), and one whose frames would take more than 3/5 of ``memory_limit`` is refused
+    from its header, before decoding: at that size its flow takes 2/3 of its frames, so frames and
+    flow then fit ``memory_limit``. ``Prediction.summary()`` says when the video was resized.
+    """
+    from twostream_lab.video import read_video
+
+    return read_video(
+        source, max_frames=max_frames, short_side=short_side,
+        max_short_side=TRAINING_SHORT_SIDE if short_side is None else None,
+        memory_limit=memory_limit * 3 // 5,
     )
 
 
@@ -540,12 +741,16 @@ def run_predict(
     out: str | Path | None = None,
     as_json: bool = False,
     batch_size: int = 8,
+    short_side: int | None = None,
+    max_frames: int | None = None,
     progress: bool = True,
 ) -> str:
     """What ``twostream-lab predict VIDEO`` does; returns the text to print.
 
-    Reads the video, loads the weights (:func:`parse_weights`), scores the video
-    (:func:`predict_video`) and, with ``out``, writes the annotated demo video
+    Checks the options first, then reads the video (``short_side`` and ``max_frames`` are passed
+    to :func:`twostream_lab.read_video`; a ``Video`` is used as it is), loads the weights
+    (:func:`parse_weights`), scores the video (:func:`predict_video`) and, with ``out``, writes
+    the annotated demo video
     (:func:`twostream_lab.render.render_demo_video`; it then computes the whole video's flow and
     renders one frame per scored stack, so with sampling only the sampled frames). Returns the
     top-5 per stream and fused (:meth:`Prediction.summary`), or with ``as_json`` the JSON of
@@ -555,12 +760,25 @@ def run_predict(
     --------
     >>> print(run_predict("clip.mp4", weights="demo", out="demo.mp4"))  # doctest: +SKIP
     """
-    from twostream_lab.pretrained import load_two_stream
-    from twostream_lab.video import read_video
-
     source = parse_weights(weights)
     sampling = parse_sampling(sampling)
-    clip = _as_video(video) if not isinstance(video, (str, Path)) else read_video(video)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+            or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive whole number, got {batch_size!r}")
+    if out is not None and Path(out).suffix.lower() != ".mp4":
+        raise ValueError(f"the annotated video must be an .mp4 file, got {str(out)!r}")
+    if isinstance(video, (str, Path)):
+        clip = _read_for_prediction(video, short_side=short_side, max_frames=max_frames)
+    elif short_side is not None or max_frames is not None:
+        raise ValueError(
+            "short_side and max_frames apply when reading a video file, and a Video is used as "
+            "it is: read it with read_video(path, short_side=..., max_frames=...) instead"
+        )
+    else:
+        clip = _as_video(video)
+
+    from twostream_lab.pretrained import load_two_stream  # loads TensorFlow: after the checks
+
     models = load_two_stream(source, progress=progress)
     flow = None
     if out is not None:

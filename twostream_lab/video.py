@@ -6,7 +6,16 @@ BGR; :func:`read_video` converts each frame exactly once, while reading. Bad inp
 
 A decoded video takes ``T * H * W * 3`` bytes: 10 minutes of 1080p at 25 fps would be 87 GiB. So
 :func:`read_video` checks the size *before* reading and refuses a video over ``memory_limit``
-(2 GiB by default), saying which ``short_side`` or ``max_frames`` would fit.
+(2 GiB by default), saying which ``short_side`` or ``max_frames`` would fit. ``max_short_side``
+shrinks (never enlarges) a larger video while reading: ``max_short_side=TRAINING_SHORT_SIDE`` reads
+a 1080p video at 455x256, the size the pretrained models were trained on, in 1/18 of the memory.
+
+A damaged or cut-off file often still opens and decodes its first frames. When clearly fewer
+frames decode than its header declares, :func:`read_video` warns (:class:`TruncatedVideoWarning`)
+and the :class:`Video` keeps both counts (``declared_frames``, ``num_frames``).
+
+A URL is downloaded once into ``cache_dir("videos")`` (:func:`download_video`), within a deadline
+for the whole download, and kept only if OpenCV can decode it as a video.
 """
 
 from __future__ import annotations
@@ -15,9 +24,11 @@ import hashlib
 import math
 import os
 import re
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -27,9 +38,14 @@ import numpy as np
 __all__ = [
     "DEFAULT_DOWNLOAD_LIMIT",
     "DEFAULT_MEMORY_LIMIT",
+    "DOWNLOAD_MIN_RATE",
     "MIN_MOTION_FRAMES",
+    "TRAINING_SHORT_SIDE",
+    "TRUNCATION_RATIO",
+    "TruncatedVideoWarning",
     "Video",
     "VideoError",
+    "default_deadline",
     "download_video",
     "read_video",
     "require_frames",
@@ -41,14 +57,26 @@ __all__ = [
 DEFAULT_MEMORY_LIMIT = 2 * 2**30
 #: Largest download :func:`download_video` accepts by default (bytes).
 DEFAULT_DOWNLOAD_LIMIT = 200 * 2**20
+#: Slowest download rate (bytes/s) that the default deadline of :func:`download_video` allows.
+DOWNLOAD_MIN_RATE = 100 * 1024
 #: Frames needed for one motion-stream input: 10 stacked flow frames come from 11 video frames.
 MIN_MOTION_FRAMES = 11
+#: Short side (pixels) of the frames and the flow the pretrained models were trained on.
+TRAINING_SHORT_SIDE = 256
+#: A video that decodes fewer than this fraction of the frames its header declares is truncated.
+TRUNCATION_RATIO = 0.95
 
 _GIB = 2**30
+# Temporary downloads of versions before paths.TEMP_PREFIX: ".<url digest>-<name>-<random>.part".
+_LEGACY_DOWNLOAD_TEMP = "." + "[0-9a-f]" * 16 + "-*.part"
 
 
 class VideoError(ValueError):
     """A video that cannot be read, with the file, the problem and the fix in its message."""
+
+
+class TruncatedVideoWarning(UserWarning):
+    """A video decoded clearly fewer frames than its file declares (damaged or cut off)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,6 +93,13 @@ class Video:
         File name with extension, e.g. ``"abseiling_k400.mp4"``.
     source : str
         Where the frames came from: the path or URL given to :func:`read_video`, or ``"array"``.
+    declared_frames : int, optional
+        The frame count in the file's header (``None``: the file gives none, or not a file).
+        Fewer decoded frames than that means a damaged or cut-off file (:attr:`truncated`).
+    max_frames : int, optional
+        The ``max_frames`` that :func:`read_video` was given.
+    source_size : (int, int), optional
+        ``(height, width)`` of the frames in the file, before any resizing while reading.
 
     Examples
     --------
@@ -77,11 +112,19 @@ class Video:
     fps: float
     name: str
     source: str
+    declared_frames: int | None = None
+    max_frames: int | None = None
+    source_size: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         _check_frames(self.frames, self.name)
         if not (math.isfinite(self.fps) and self.fps > 0):
             raise VideoError(f"{self.name}: fps must be a positive number, got {self.fps!r}")
+        for label in ("declared_frames", "max_frames"):
+            value = getattr(self, label)
+            if value is not None and (isinstance(value, bool) or int(value) != value or value < 1):
+                raise VideoError(f"{self.name}: {label} must be a positive whole number or None, "
+                                 f"got {value!r}")
 
     @classmethod
     def from_frames(
@@ -120,9 +163,30 @@ class Video:
         """Length in seconds (``num_frames / fps``)."""
         return self.num_frames / self.fps
 
+    @property
+    def expected_frames(self) -> int | None:
+        """The frames reading should have given: ``declared_frames``, at most ``max_frames``."""
+        if self.declared_frames is None:
+            return None
+        return min(self.declared_frames, self.max_frames or self.declared_frames)
+
+    @property
+    def truncated(self) -> bool:
+        """Whether clearly fewer frames decoded than expected (under :data:`TRUNCATION_RATIO`).
+
+        Examples
+        --------
+        >>> frames = np.zeros((55, 4, 4, 3), np.uint8)
+        >>> Video(frames, 25.0, "cut.mp4", "cut.mp4", declared_frames=250).truncated
+        True
+        """
+        expected = self.expected_frames
+        return expected is not None and self.num_frames < TRUNCATION_RATIO * expected
+
     def __repr__(self) -> str:
+        declared = f", declared_frames={self.declared_frames}" if self.truncated else ""
         return (
-            f"Video(name={self.name!r}, num_frames={self.num_frames}, "
+            f"Video(name={self.name!r}, num_frames={self.num_frames}{declared}, "
             f"size={self.width}x{self.height}, fps={self.fps:g}, source={self.source!r})"
         )
 
@@ -229,12 +293,18 @@ def _url_file_name(url: str) -> str:
 
 
 def download_video(
-    url: str, *, max_bytes: int = DEFAULT_DOWNLOAD_LIMIT, timeout: float = 60.0
+    url: str,
+    *,
+    max_bytes: int = DEFAULT_DOWNLOAD_LIMIT,
+    timeout: float = 60.0,
+    deadline: float | None = None,
 ) -> Path:
     """Download an http(s) video into ``cache_dir("videos")`` and return its path.
 
     A URL that was downloaded before is not fetched again. The file is written under a temporary
-    name and renamed when complete, so an interrupted download never looks finished.
+    name and renamed when complete, so an interrupted download never looks finished; temporary
+    files that killed runs left there more than an hour ago are removed first. Only a file that
+    OpenCV can decode as a video is kept: a web page or any other file is deleted and reported.
 
     Parameters
     ----------
@@ -244,6 +314,17 @@ def download_video(
         Refuse (and delete) a download larger than this.
     timeout : float
         Seconds to wait for the server on connecting and on each read.
+    deadline : float, optional
+        Seconds for the whole download, however the server trickles its bytes. By default
+        :func:`default_deadline` of the size the server announces (of ``max_bytes`` when it
+        announces none). It is checked after every read, so it can be overrun by at most
+        ``timeout``.
+
+    Raises
+    ------
+    VideoError
+        Unsupported scheme, HTTP error, no connection, timeout, deadline passed, too large,
+        incomplete, a web page, or a file that is not a video OpenCV can decode.
 
     Examples
     --------
@@ -251,7 +332,7 @@ def download_video(
     Traceback (most recent call last):
     VideoError: ftp://example.org/clip.mp4: unsupported URL scheme 'ftp' ...
     """
-    from .paths import atomic_file, cache_dir
+    from .paths import atomic_file, cache_dir, remove_stale_temporaries
 
     scheme = urllib.parse.urlsplit(url).scheme.lower()
     if scheme not in ("http", "https"):
@@ -259,31 +340,48 @@ def download_video(
             f"{url}: unsupported URL scheme {scheme!r}; read_video downloads http:// and https:// "
             "addresses only. Download the file yourself and pass its local path."
         )
+    if deadline is not None and not (isinstance(deadline, (int, float)) and deadline > 0):
+        raise ValueError(f"deadline must be a positive number of seconds or None, got {deadline!r}")
+    folder = cache_dir("videos")
+    remove_stale_temporaries(folder, (_LEGACY_DOWNLOAD_TEMP,))
     digest = hashlib.sha256(url.encode()).hexdigest()[:16]
-    target = cache_dir("videos") / f"{digest}-{_url_file_name(url)}"
+    target = folder / f"{digest}-{_url_file_name(url)}"
     if target.is_file():
-        return target
+        if _decodes(target):
+            return target
+        target.unlink(missing_ok=True)  # not a video (cached by an older version): fetch again
+    began = time.monotonic()
     request = urllib.request.Request(url, headers={"User-Agent": "twostream-lab"})
     try:
         with (
             urllib.request.urlopen(request, timeout=timeout) as response,
-            atomic_file(target, suffix=".part") as tmp,
-            open(tmp, "wb") as file,
+            atomic_file(target, suffix=f".part{target.suffix}") as tmp,
         ):
+            content_type = (response.headers.get_content_type()
+                            if "Content-Type" in response.headers else "no Content-Type")
+            if content_type in ("text/html", "application/xhtml+xml"):
+                raise _web_page(url, content_type)
             declared = response.headers.get("Content-Length")
             declared = int(declared) if declared and declared.isdigit() else None
             if declared is not None and declared > max_bytes:
                 raise _too_large(url, _format_bytes(declared), max_bytes)
+            allowed = deadline if deadline is not None else default_deadline(
+                declared if declared is not None else max_bytes)
             received = 0
-            while chunk := response.read(1 << 20):
-                received += len(chunk)
-                if received > max_bytes:
-                    raise _too_large(url, f"more than {_format_bytes(max_bytes)}", max_bytes)
-                file.write(chunk)
+            with open(tmp, "wb") as file:
+                while chunk := response.read1(1 << 20):
+                    received += len(chunk)
+                    if received > max_bytes:
+                        raise _too_large(url, f"more than {_format_bytes(max_bytes)}", max_bytes)
+                    file.write(chunk)
+                    if time.monotonic() - began > allowed:
+                        raise _past_deadline(url, allowed, received, declared,
+                                             explicit=deadline is not None)
             if declared is not None and received != declared:
                 raise VideoError(
                     f"{url}: the download stopped after {received} of {declared} bytes; try again"
                 )
+            _check_is_video(url, tmp, content_type, received)
     except urllib.error.HTTPError as error:
         raise VideoError(
             f"{url}: the server answered HTTP {error.code} ({error.reason}); check the address"
@@ -295,6 +393,65 @@ def download_video(
             f"(timeout {timeout:g} s), or download the file yourself and pass its path"
         ) from None
     return target
+
+
+def default_deadline(size: int) -> float:
+    """The default deadline of :func:`download_video` for ``size`` bytes, in seconds.
+
+    One minute, or longer for a file that needs longer at :data:`DOWNLOAD_MIN_RATE` (100 KiB/s).
+
+    Examples
+    --------
+    >>> default_deadline(5 * 2**20), default_deadline(200 * 2**20)
+    (60.0, 2048.0)
+    """
+    return max(60.0, size / DOWNLOAD_MIN_RATE)
+
+
+def _decodes(path: Path) -> bool:
+    """Whether OpenCV opens ``path`` as a video and decodes its first frame."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    try:
+        return bool(capture.isOpened() and capture.read()[0])
+    finally:
+        capture.release()
+
+
+def _check_is_video(url: str, path: Path, content_type: str, size: int) -> None:
+    """Raise :class:`VideoError` unless the downloaded file ``path`` decodes as a video."""
+    with open(path, "rb") as file:
+        head = file.read(1024).lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html")):
+        raise _web_page(url, content_type)
+    if not _decodes(path):
+        raise VideoError(
+            f"{url}: the download ({_format_bytes(size)}, {content_type}) is not a video OpenCV "
+            "can decode, so it was not kept. Check that the address is the video file itself; "
+            "or download the file, convert it to H.264 mp4 (ffmpeg -i IN -c:v libx264 OUT.mp4) "
+            "and pass its path"
+        )
+
+
+def _web_page(url: str, content_type: str) -> VideoError:
+    return VideoError(
+        f"{url}: the server sent a web page, not a video ({content_type}), so nothing was kept: "
+        "the address is probably a page that shows the video. Use the address of the video file "
+        "itself (right-click the video and copy its address; it often ends in .mp4), or "
+        "download the video and pass its path"
+    )
+
+
+def _past_deadline(url: str, allowed: float, received: int, declared: int | None, *,
+                   explicit: bool) -> VideoError:
+    got = _format_bytes(received) + ("" if declared is None else f" of {_format_bytes(declared)}")
+    which = "the deadline=" if explicit else "the default deadline"
+    return VideoError(
+        f"{url}: the download did not finish within {which} of {allowed:g} s (only {got} "
+        "arrived): the server is too slow. Try again later, pass a larger "
+        "read_video(..., deadline=SECONDS), or download the file yourself and pass its path"
+    )
 
 
 def _too_large(url: str, size: str, max_bytes: int) -> VideoError:
@@ -335,9 +492,11 @@ def read_video(
     *,
     max_frames: int | None = None,
     short_side: int | None = None,
+    max_short_side: int | None = None,
     memory_limit: int = DEFAULT_MEMORY_LIMIT,
     download_limit: int = DEFAULT_DOWNLOAD_LIMIT,
     timeout: float = 60.0,
+    deadline: float | None = None,
 ) -> Video:
     """Read a video file or http(s) URL into RGB uint8 frames.
 
@@ -350,20 +509,35 @@ def read_video(
     short_side : int, optional
         Resize every frame so that its shorter side has this many pixels (256 for the training
         flow), keeping the aspect ratio; see :func:`resize_short_side`.
+    max_short_side : int, optional
+        Shrink (never enlarge) frames whose shorter side is longer than this, keeping the
+        aspect ratio: ``max_short_side=TRAINING_SHORT_SIDE`` reads a 1920x1080 video at 455x256,
+        the size the pretrained models were trained on, and a 320x240 one unchanged. With
+        ``short_side`` too, the smaller of the two applies. ``Video.source_size`` keeps the size
+        in the file.
     memory_limit : int
         Refuse, before reading, a video whose decoded frames would take more bytes than this.
-    download_limit, timeout
-        Passed to :func:`download_video` for URLs.
+    download_limit, timeout, deadline
+        Passed to :func:`download_video` (as ``max_bytes``, ``timeout``, ``deadline``) for URLs.
 
     Returns
     -------
     Video
+        With ``declared_frames`` (the header's frame count), ``max_frames`` and
+        ``source_size`` recorded.
 
     Raises
     ------
     VideoError
         Missing file, not a video or damaged, no frames, unsupported URL scheme, download
         failed or too large, or frames over ``memory_limit``.
+
+    Warns
+    -----
+    TruncatedVideoWarning
+        Fewer than 95 % (:data:`TRUNCATION_RATIO`) of the frames the file declares (at most
+        ``max_frames``) could be decoded: a damaged or cut-off file, whose video is shorter than
+        it claims.
 
     Examples
     --------
@@ -375,9 +549,17 @@ def read_video(
 
     if max_frames is not None and (int(max_frames) != max_frames or max_frames < 1):
         raise ValueError(f"max_frames must be a positive whole number or None, got {max_frames!r}")
+    if max_short_side is not None and (isinstance(max_short_side, bool)
+                                       or int(max_short_side) != max_short_side
+                                       or max_short_side < 1):
+        raise ValueError(
+            f"max_short_side must be a positive whole number of pixels or None, got "
+            f"{max_short_side!r}"
+        )
     source_text = os.fspath(source)
     if _is_url(source_text):
-        path = download_video(source_text, max_bytes=download_limit, timeout=timeout)
+        path = download_video(source_text, max_bytes=download_limit, timeout=timeout,
+                              deadline=deadline)
         name = _url_file_name(source_text)
     else:
         path = Path(source_text).expanduser()
@@ -402,25 +584,49 @@ def read_video(
         in_h = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
         in_w = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
         count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-        expected = count if count > 0 else None
+        declared = count if count > 0 else None
+        expected = declared
         if max_frames is not None:
             expected = min(expected, max_frames) if expected else max_frames
-        frames = _decode(capture, name, in_h, in_w, expected, max_frames, short_side, memory_limit)
+        decoded = _decode(capture, name, in_h, in_w, expected=expected, max_frames=max_frames,
+                          sizes=(short_side, max_short_side), memory_limit=memory_limit)
     finally:
         capture.release()
-    if frames is None:
+    if decoded is None:
         raise VideoError(
             f"{name}: the file opens but no frame could be decoded (an empty or damaged video); "
             "check that it plays, or re-encode it"
         )
-    return Video(frames=frames, fps=fps, name=name, source=source_text)
+    frames, source_size = decoded
+    video = Video(frames=frames, fps=fps, name=name, source=source_text, declared_frames=declared,
+                  max_frames=None if max_frames is None else int(max_frames),
+                  source_size=source_size)
+    if video.truncated:
+        warnings.warn(TruncatedVideoWarning(
+            f"{name}: only {video.num_frames} of the {declared} frames the file declares could "
+            f"be decoded (damaged or truncated file): the video covers {video.duration:.1f} s, "
+            f"not {video.expected_frames / fps:.1f} s. Download or copy the file again, or "
+            "re-encode it, to get the whole clip"
+        ), stacklevel=2)
+    return video
 
 
-def _decode(capture, name, in_h, in_w, expected, max_frames, short_side, memory_limit):
-    """Decode into one preallocated RGB array, resizing on the fly; ``None`` if no frame."""
+def _output_size(height: int, width: int, sizes: tuple[int | None, int | None]) -> tuple[int, int]:
+    """The frame size read: ``short_side`` and ``max_short_side`` (``sizes``) applied."""
+    short_side, max_short_side = sizes
+    if max_short_side is not None and min(height, width) > max_short_side:
+        short_side = max_short_side if short_side is None else min(short_side, max_short_side)
+    return short_side_size(height, width, short_side)
+
+
+def _decode(capture, name, in_h, in_w, *, expected, max_frames, sizes, memory_limit):
+    """Decode into one preallocated RGB array, resizing on the fly.
+
+    Returns ``(frames, (height, width) in the file)``, or ``None`` if no frame decoded.
+    """
     import cv2
 
-    out_h, out_w = short_side_size(in_h, in_w, short_side) if in_h and in_w else (0, 0)
+    out_h, out_w = _output_size(in_h, in_w, sizes) if in_h and in_w else (0, 0)
     frame_bytes = out_h * out_w * 3
     if expected and frame_bytes and expected * frame_bytes > memory_limit:
         raise _memory_error(name, expected, False, out_h, out_w, memory_limit)
@@ -431,7 +637,8 @@ def _decode(capture, name, in_h, in_w, expected, max_frames, short_side, memory_
         if not ok:
             break
         if frames is None:  # the decoder's real size can differ from the container's header
-            out_h, out_w = short_side_size(*bgr.shape[:2], short_side)
+            source_size = bgr.shape[:2]
+            out_h, out_w = _output_size(*source_size, sizes)
             frame_bytes = out_h * out_w * 3
             capacity = expected or max(1, min(256, memory_limit // frame_bytes))
             frames = np.empty((capacity, out_h, out_w, 3), np.uint8)
@@ -450,4 +657,4 @@ def _decode(capture, name, in_h, in_w, expected, max_frames, short_side, memory_
         return None
     if n < len(frames):  # the header promised more frames: copy only if much was unused
         frames = frames[:n].copy() if len(frames) - n > n // 8 else frames[:n]
-    return frames
+    return frames, (int(source_size[0]), int(source_size[1]))
