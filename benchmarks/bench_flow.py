@@ -35,7 +35,7 @@ from twostream_lab.flow import (
     compute_flow,
     quantize_flow,
 )
-from twostream_lab.paths import data_dir
+from twostream_lab.data.paths import data_dir
 from twostream_lab.video import read_video
 
 
@@ -73,7 +73,7 @@ def available_methods(skip_tf: bool) -> list[str]:
         methods.remove("tvl1-tf")
     else:
         try:
-            import twostream_lab.tvl1_tf  # noqa: F401
+            import twostream_lab.flow.tvl1_tf  # noqa: F401
         except ImportError as error:
             print(f"tvl1-tf skipped: {error}")
             methods.remove("tvl1-tf")

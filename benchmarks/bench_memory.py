@@ -7,7 +7,7 @@ Each configuration runs in a fresh subprocess, which reports its ``ru_maxrss``:
 2. its quantised optical flow with :func:`twostream_lab.compute_flow` (``--flow-method``,
    farneback by default to keep the run short; cache off) or, with ``--flow-method random``,
    random flow frames; the flow worker processes' peak is reported separately,
-3. both full Xception streams (:mod:`twostream_lab.models`, random weights),
+3. both full Xception streams (:mod:`twostream_lab.models.xception`, random weights),
 4. either ``predict_video(..., batch_size=8)`` ("batched"), or the tutorial's way ("tutorial"):
    the float32 inputs of the whole video at once (every frame, the stacks of
    ``range(len(u) - 10)``) passed to ``model.predict``.
@@ -35,7 +35,7 @@ def _frames(num_frames: int):
     import cv2
     import numpy as np
 
-    from twostream_lab.paths import data_dir
+    from twostream_lab.data.paths import data_dir
     from twostream_lab.video import read_video
 
     clip = data_dir("kinetics", "abseiling_k400.mp4")
@@ -57,7 +57,7 @@ def _child(mode: str, num_frames: int, flow_method: str) -> dict:
 
     from twostream_lab.batching import prepare_frames, prepare_stacks
     from twostream_lab.flow import Flow, compute_flow
-    from twostream_lab.models import build_motion_model, build_spatial_model
+    from twostream_lab.models.xception import build_motion_model, build_spatial_model
     from twostream_lab.predict import predict_video
     from twostream_lab.video import Video
 

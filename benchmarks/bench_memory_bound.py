@@ -8,7 +8,7 @@ configuration runs in a fresh subprocess with an empty cache and reports its own
     ``read_video(path)`` at full size, then ``predict_video`` (demo models, ``flow_method="dis"``).
 ``library-training``
     the video read as prediction wants it, at the training size (short side 256: 455 x 256,
-    ``predict._read_for_prediction``), then ``predict_video`` (not in the old code).
+    ``predict.read_for_prediction``), then ``predict_video`` (not in the old code).
 ``cli``
     ``twostream-lab predict CLIP --weights demo --flow dis --quiet`` (in the child process).
 ``flow``
@@ -72,7 +72,7 @@ def _child(mode: str, clip: str, out: str) -> dict:
     began = time.perf_counter()
     try:
         if mode in ("library-full", "library-training"):
-            from twostream_lab.pretrained import load_two_stream
+            from twostream_lab.models.two_stream import load_two_stream
             from twostream_lab.predict import predict_video
             from twostream_lab.video import read_video
 
@@ -80,9 +80,9 @@ def _child(mode: str, clip: str, out: str) -> dict:
             if mode == "library-full":
                 video = read_video(clip)
             else:
-                from twostream_lab.predict import _read_for_prediction
+                from twostream_lab.predict import read_for_prediction
 
-                video = _read_for_prediction(clip)
+                video = read_for_prediction(clip)
             prediction = predict_video(video, models, flow_method="dis", progress=False)
             notes = getattr(prediction, "video_lines", list)()
             outcome = "ok: " + " | ".join(notes)

@@ -1,6 +1,6 @@
 """Prediction time per frame per stream of the two Xception streams, at a few batch sizes.
 
-Both streams are built with :mod:`twostream_lab.models` (random weights: the time does not depend
+Both streams are built with :mod:`twostream_lab.models.xception` (random weights: the time does not depend
 on them). Each batch size is warmed up once (graph tracing), then timed over ``--repeats`` batches
 of inputs from :mod:`twostream_lab.batching`; the batching time is reported separately.
 
@@ -20,7 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from twostream_lab.batching import prepare_frames, prepare_stacks  # noqa: E402
-from twostream_lab.models import build_motion_model, build_spatial_model  # noqa: E402
+from twostream_lab.models.xception import build_motion_model, build_spatial_model  # noqa: E402
 
 
 def main() -> None:

@@ -1,11 +1,11 @@
 """Demo-video rendering speed: one reused figure against the tutorial's figure-per-frame loop.
 
-Both write the same six-panel 16 x 12 inch layout (:mod:`twostream_lab.plotting`) at the same dpi
+Both write the same six-panel 16 x 12 inch layout (:mod:`twostream_lab.pictures.plotting`) at the same dpi
 into the same H.264 encoder (imageio-ffmpeg), in the same run:
 
-* reused: :func:`twostream_lab.render.render_demo_video` (one figure; the static parts are drawn
+* reused: :func:`twostream_lab.pictures.render.render_demo_video` (one figure; the static parts are drawn
   once, the images, bars and labels are redrawn per frame);
-* tutorial: for every frame a new pyplot figure (:func:`twostream_lab.plotting.frame_figure`),
+* tutorial: for every frame a new pyplot figure (:func:`twostream_lab.pictures.plotting.frame_figure`),
   a full ``canvas.draw()``, its pixels to the encoder, ``plt.close``.
 
 The frames come from the abseiling clip when ``$TWOSTREAM_LAB_DATA`` has it (else random frames of
@@ -32,13 +32,13 @@ import imageio_ffmpeg  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from twostream_lab.classes import UCF101_CLASSES  # noqa: E402
+from twostream_lab.data.classes import UCF101_CLASSES  # noqa: E402
 from twostream_lab.flow import compute_flow  # noqa: E402
 from twostream_lab.fusion import fuse_scores  # noqa: E402
-from twostream_lab.paths import data_dir  # noqa: E402
-from twostream_lab.plotting import frame_figure  # noqa: E402
+from twostream_lab.data.paths import data_dir  # noqa: E402
+from twostream_lab.pictures.plotting import frame_figure  # noqa: E402
 from twostream_lab.predict import Prediction  # noqa: E402
-from twostream_lab.render import DEFAULT_DPI, render_demo_video  # noqa: E402
+from twostream_lab.pictures.render import DEFAULT_DPI, render_demo_video  # noqa: E402
 from twostream_lab.video import Video, read_video  # noqa: E402
 
 

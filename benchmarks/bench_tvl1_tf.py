@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     import tensorflow as tf
 
-    from twostream_lab.tvl1_tf import tvl1_flow_tf
+    from twostream_lab.flow.tvl1_tf import tvl1_flow_tf
 
     gpus = tf.config.list_logical_devices("GPU")
     names = [

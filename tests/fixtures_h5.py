@@ -165,6 +165,6 @@ def write_tf1_h5(path, model, *, suffix: str = "", split: int | None = None,
 @functools.cache
 def full_models():
     """The spatial and the motion model, built once per test session (each build is slow)."""
-    from twostream_lab.models import build_motion_model, build_spatial_model
+    from twostream_lab.models.xception import build_motion_model, build_spatial_model
 
     return build_spatial_model(), build_motion_model()

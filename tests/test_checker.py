@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from twostream_lab import checker
-from twostream_lab.checker import (
+from twostream_lab.instructor import checker
+from twostream_lab.instructor.checker import (
     ANSWER_PLACEHOLDER,
     CHECKS,
     DEMO_VIDEO_NAME,

@@ -14,7 +14,7 @@ import pytest
 from twostream_lab import __version__
 from twostream_lab.cli import build_parser, main
 from twostream_lab.flow import load_flow
-from twostream_lab.synthetic import make_synthetic_clip
+from twostream_lab.offline_lab.synthetic import make_synthetic_clip
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ def test_doctor_names_the_fix_when_optflow_is_missing(capsys, monkeypatch):
 
 def test_doctor_still_reports_when_tensorflow_is_missing(capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "tensorflow", None)  # import tensorflow -> ImportError
-    monkeypatch.setitem(sys.modules, "twostream_lab.pretrained", None)
+    monkeypatch.setitem(sys.modules, "twostream_lab.weights.pretrained", None)
     assert main(["doctor"]) == 0
     out = capsys.readouterr().out
     assert "TensorFlow   not importable" in out

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from twostream_lab.cli import cli_spelling, main
-from twostream_lab.paths import TEMP_PREFIX
-from twostream_lab.synthetic import make_synthetic_clip
+from twostream_lab.data.paths import TEMP_PREFIX
+from twostream_lab.offline_lab.synthetic import make_synthetic_clip
 
 
 @pytest.fixture
@@ -37,14 +37,12 @@ def no_work(monkeypatch):
     def started(*args, **kwargs):
         raise AssertionError("the work started before the error was found")
 
-    import twostream_lab.demo_models
-    import twostream_lab.flow
-    import twostream_lab.predict
+    import twostream_lab.commands
 
-    for module, name in ((twostream_lab.predict, "run_predict"),
-                         (twostream_lab.predict, "run_demo"),
-                         (twostream_lab.flow, "flow_command"),
-                         (twostream_lab.demo_models, "run_train_demo")):
+    for module, name in ((twostream_lab.commands, "run_predict"),
+                         (twostream_lab.commands, "run_demo"),
+                         (twostream_lab.commands, "flow_command"),
+                         (twostream_lab.commands, "run_train_demo")):
         monkeypatch.setattr(module, name, started)
 
 
@@ -259,7 +257,7 @@ def test_a_video_over_the_memory_limit_suggests_max_frames(clip_file, tmp_path, 
 
 
 def test_weights_that_cannot_be_had(clip_file, capsys, monkeypatch):
-    import twostream_lab.pretrained as pretrained
+    import twostream_lab.weights.pretrained as pretrained
 
     def offline(stream, **kwargs):
         raise pretrained.PretrainedError("cannot reach drive.google.com: this machine is offline")
@@ -284,12 +282,12 @@ def test_debug_shows_the_traceback(tmp_path, monkeypatch):
 
 
 def test_a_bug_keeps_its_traceback(clip_file, monkeypatch):
-    import twostream_lab.predict
+    import twostream_lab.commands
 
     def broken(*args, **kwargs):
         raise KeyError("a bug, not the user's mistake")
 
-    monkeypatch.setattr(twostream_lab.predict, "run_predict", broken)
+    monkeypatch.setattr(twostream_lab.commands, "run_predict", broken)
     with pytest.raises(KeyError):
         main(["predict", str(clip_file), "--weights", "demo"])
 

@@ -9,8 +9,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from twostream_lab import colab, paths
-from twostream_lab.widgets import choose_weights, load_models, video_picker
+from twostream_lab.notebook import colab
+
+from twostream_lab.data import paths
+from twostream_lab.notebook.widgets import video_picker
 
 ROOT = Path(__file__).resolve().parents[1]
 STANDIN = ROOT / "tools" / "colab_standin"
@@ -80,41 +82,9 @@ def test_the_picker_widget_offers_colabs_uploader_instead_of_fileupload(in_colab
     assert "picker.upload()" in picker._upload.value
 
 
-def test_the_weights_override_is_explicit(monkeypatch):
-    monkeypatch.setenv("TWOSTREAM_LAB_WEIGHTS", "demo")
-    choice = choose_weights("pretrained")
-    assert choice.is_demo
-    assert str(choice).startswith('weights: demo (set by TWOSTREAM_LAB_WEIGHTS=demo, which '
-                                  "overrides this notebook's WEIGHTS = \"pretrained\")")
-    monkeypatch.setenv("TWOSTREAM_LAB_WEIGHTS", "toy")
-    with pytest.raises(ValueError, match='TWOSTREAM_LAB_WEIGHTS must be "auto", "pretrained" '
-                                         "or \"demo\"; got 'toy'"):
-        choose_weights("auto")
-
-
-def test_auto_in_colab_names_the_mirror(in_colab, monkeypatch):
-    monkeypatch.setenv("TWOSTREAM_LAB_WEIGHTS_URL", "http://127.0.0.1:1/weights/")
-    choice = choose_weights("auto")
-    assert choice.source == "pretrained" and "from the mirror" in choice.reason
-
-
-def test_pretrained_that_cannot_be_had_says_how_to_get_them_or_choose_demo(monkeypatch):
-    from twostream_lab import pretrained
-
-    def unavailable(*args, **kwargs):
-        raise pretrained.PretrainedError("Could not download the pretrained spatial weights")
-
-    monkeypatch.setattr(pretrained, "load_two_stream", unavailable)
-    with pytest.raises(pretrained.PretrainedError) as error:
-        load_models("pretrained")
-    message = str(error.value)
-    assert message.startswith("Could not download the pretrained spatial weights")
-    assert "TWOSTREAM_LAB_WEIGHTS_URL" in message and 'WEIGHTS = "demo"' in message
-
-
 def test_the_time_estimate_scales_measured_steps_to_the_whole_video():
     from twostream_lab import load_two_stream, make_synthetic_clip
-    from twostream_lab.timing import estimate_run_time
+    from twostream_lab.notebook.timing import estimate_run_time
 
     models = load_two_stream("demo")
     clip = make_synthetic_clip("red moving down-right", seed=0)

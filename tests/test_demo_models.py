@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from twostream_lab.batching import prepare_frames
-from twostream_lab.demo_models import (
+from twostream_lab.models.demo import (
     METRICS_FILE,
     MOTION_WEIGHTS,
     SPATIAL_WEIGHTS,
@@ -14,12 +14,14 @@ from twostream_lab.demo_models import (
     build_demo_motion_model,
     build_demo_spatial_model,
     demo_metrics,
+    load_demo_models,
+)
+from twostream_lab.offline_lab.training import (
     evaluate_demo_models,
     format_demo_metrics,
-    load_demo_models,
     train_demo_models,
 )
-from twostream_lab.synthetic import (
+from twostream_lab.offline_lab.synthetic import (
     MOTION_CHANCE,
     SPATIAL_CHANCE,
     SYNTHETIC_CLASSES,

@@ -46,7 +46,7 @@ def all_texts(fig) -> str:
 
 
 def test_importing_the_pictures_loads_neither_tensorflow_nor_matplotlib():
-    code = ("import sys, twostream_lab.pictures, twostream_lab.exercises; "
+    code = ("import sys, twostream_lab.pictures, twostream_lab.notebook.exercises; "
             "print(sorted(m for m in ('tensorflow', 'keras', 'matplotlib') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

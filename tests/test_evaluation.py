@@ -8,8 +8,8 @@ import pickle
 import numpy as np
 import pytest
 
-from twostream_lab.classes import class_index
-from twostream_lab.evaluation import (PUBLISHED_TOP1, PredsError, evaluate_two_stream,
+from twostream_lab.data.classes import class_index
+from twostream_lab.evaluation.preds import (PUBLISHED_TOP1, PredsError, evaluate_two_stream,
                                       format_accuracy_table, fuse_preds, read_preds,
                                       read_test_list, video_accuracy, video_key)
 
@@ -156,7 +156,7 @@ def test_video_keys():
 
 
 def test_real_split1_test_list():
-    from twostream_lab.paths import data_dir
+    from twostream_lab.data.paths import data_dir
 
     path = data_dir("ucf101", "testlist01.txt")
     if not path.is_file():

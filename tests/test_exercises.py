@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from twostream_lab.batching import prepare_stacks
-from twostream_lab.exercises import (
+from twostream_lab.notebook.exercises import (
     CheckResult,
     SeededChoice,
     check_flow_stack,

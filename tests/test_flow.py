@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import twostream_lab.flow as flow_module
+from twostream_lab.commands import flow_command
 from twostream_lab.flow import (
     FLOW_METHODS,
     OPTFLOW_FIX,
@@ -23,7 +24,6 @@ from twostream_lab.flow import (
     choose_workers,
     compute_flow,
     dequantize_flow,
-    flow_command,
     grey_frames,
     load_flow,
     quantize_flow,
@@ -32,7 +32,7 @@ from twostream_lab.flow import (
     stack_pairs,
     tutorial_cast,
 )
-from twostream_lab.paths import TEMP_PREFIX, cache_dir
+from twostream_lab.data.paths import TEMP_PREFIX, cache_dir
 from twostream_lab.video import Video
 
 DX, DY = 0.6, -0.3
@@ -419,14 +419,14 @@ def test_auto_records_and_shows_its_choice(monkeypatch, capsys):
 
 
 def test_tvl1_tf_missing_is_a_clear_error(monkeypatch):
-    monkeypatch.setitem(sys.modules, "twostream_lab.tvl1_tf", None)
-    with pytest.raises(FlowError, match="'tvl1-tf' needs twostream_lab.tvl1_tf and TensorFlow"):
+    monkeypatch.setitem(sys.modules, "twostream_lab.flow.tvl1_tf", None)
+    with pytest.raises(FlowError, match="'tvl1-tf' needs twostream_lab.flow.tvl1_tf and TensorFlow"):
         compute_flow(translating_clip(), method="tvl1-tf", cache=False, progress=False)
 
 
 def test_tvl1_tf_method_quantises_like_the_others():
     pytest.importorskip("tensorflow")
-    pytest.importorskip("twostream_lab.tvl1_tf")
+    pytest.importorskip("twostream_lab.flow.tvl1_tf")
     flow = compute_flow(translating_clip(), method="tvl1-tf", cache=False, progress=False,
                         return_raw=True)
     assert flow.method == "tvl1-tf" and flow.u.dtype == np.uint8
@@ -437,7 +437,7 @@ def test_tvl1_tf_method_quantises_like_the_others():
 
 
 def test_importing_flow_does_not_import_tensorflow():
-    code = ("import sys, twostream_lab.flow, twostream_lab.video, twostream_lab.flow_viz; "
+    code = ("import sys, twostream_lab.flow, twostream_lab.video, twostream_lab.pictures.flow_viz; "
             "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]

@@ -11,7 +11,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from twostream_lab.flow import compute_flow, quantize_flow  # noqa: E402
-from twostream_lab.flow_viz import (  # noqa: E402
+from twostream_lab.pictures.flow_viz import (  # noqa: E402
     color_wheel,
     flow_magnitude,
     flow_to_rgb,

@@ -13,7 +13,7 @@ import pytest
 from fixtures_h5 import (build_tiny_model, formula_input, full_models, lambda_model_config,
                          randomize, run_lambda_payload, write_tf1_h5)
 
-from twostream_lab.legacy import WeightsError, load_legacy_weights, read_weights_info
+from twostream_lab.weights.legacy import WeightsError, load_legacy_weights, read_weights_info
 
 TINY_INPUT = formula_input((32, 32, 4))
 

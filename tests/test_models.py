@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from fixtures_h5 import full_models
 
-from twostream_lab.models import build_motion_model, build_spatial_model, stacked_frames_of
+from twostream_lab.models.xception import build_motion_model, build_spatial_model, stacked_frames_of
 
 
 def _counts(model) -> tuple[int, int]:

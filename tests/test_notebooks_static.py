@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from twostream_lab import checker
+from twostream_lab.instructor import checker
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
@@ -118,7 +118,7 @@ def test_first_code_cells_set_up_colab_and_choose_the_weights(name):
     assert setup.source.rstrip().endswith("%matplotlib inline")
     expected = "pretrained" if name.startswith("06") else "auto|demo"
     assert re.search(rf'^WEIGHTS = "({expected})"', weights.source, flags=re.MULTILINE)
-    assert "choose_weights(WEIGHTS)" in weights.source or "load_models(WEIGHTS)" in weights.source
+    assert "choose_weights(WEIGHTS)" in weights.source or "load_two_stream(WEIGHTS)" in weights.source
 
 
 @pytest.mark.parametrize("name", EXPECTED)

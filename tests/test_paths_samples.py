@@ -10,8 +10,10 @@ import threading
 
 import pytest
 
-from twostream_lab import paths, samples
-from twostream_lab.classes import UCF101_CLASSES, class_index, normalize_class_name
+from twostream_lab.data import paths
+
+from twostream_lab.data import samples
+from twostream_lab.data.classes import UCF101_CLASSES, class_index, normalize_class_name
 
 
 def test_cache_dir_follows_environment_variable(tmp_path, monkeypatch):
@@ -133,7 +135,7 @@ def test_stale_temporaries_are_removed_only_when_old_and_ours(tmp_path):
     import os
     import time
 
-    from twostream_lab.paths import TEMP_PREFIX, remove_stale_temporaries, temporary_folder
+    from twostream_lab.data.paths import TEMP_PREFIX, remove_stale_temporaries, temporary_folder
 
     old_file = tmp_path / f"{TEMP_PREFIX}flow.npz-abc.tmp"
     old_file.write_bytes(b"half")

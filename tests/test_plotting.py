@@ -14,7 +14,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from twostream_lab.flow import Flow  # noqa: E402
-from twostream_lab.plotting import FrameLayout, frame_figure, plot_top_k  # noqa: E402
+from twostream_lab.pictures.plotting import FrameLayout, frame_figure, plot_top_k  # noqa: E402
 from twostream_lab.video import Video  # noqa: E402
 
 CLASSES = ("climb", "dive", "jump", "run", "swim", "walk")

@@ -13,17 +13,15 @@ import pytest
 
 import twostream_lab.flow
 from twostream_lab.batching import prepare_frames, prepare_stacks
+from twostream_lab.commands import parse_sampling, parse_weights, run_predict
 from twostream_lab.flow import Flow, compute_flow
 from twostream_lab.fusion import fuse_scores
 from twostream_lab.predict import (
     DEFAULT_SAMPLES,
     PREDICT_MEMORY_LIMIT,
     Prediction,
-    _read_for_prediction,
-    parse_sampling,
-    parse_weights,
     predict_video,
-    run_predict,
+    read_for_prediction,
     sample_starts,
 )
 from twostream_lab.video import TruncatedVideoWarning, Video, VideoError, read_video
@@ -244,10 +242,10 @@ def test_cli_option_parsing():
 def test_run_predict_end_to_end_on_a_real_clip(models, ucf101_videos, tmp_path, monkeypatch):
     import imageio_ffmpeg
 
-    import twostream_lab.pretrained
+    import twostream_lab.weights.pretrained
     from twostream_lab.video import read_video
 
-    monkeypatch.setattr(twostream_lab.pretrained, "load_two_stream", lambda source, **kw: models)
+    monkeypatch.setattr(twostream_lab.models.two_stream, "load_two_stream", lambda source, **kw: models)
     path = ucf101_videos[0]
     real = read_video(path, max_frames=17)
     monkeypatch.setattr("twostream_lab.video.read_video", lambda source, **options: real)
@@ -385,13 +383,13 @@ def test_reading_for_prediction_shrinks_large_videos(models, tmp_path):
     for _ in range(12):
         writer.write(rng.integers(0, 256, (300, 400, 3), dtype=np.uint8))
     writer.release()
-    video = _read_for_prediction(path)
+    video = read_for_prediction(path)
     assert (video.height, video.width, video.source_size) == (256, 341, (300, 400))
     p = predict_video(video, models, flow_method="dis", progress=False)
     assert ("video: read at 341x256 from the file's 400x300 (short side 256, the size of the "
             "frames the pretrained models were trained on)") in p.summary()
     assert p.to_dict()["source_size"] == {"height": 300, "width": 400}
-    assert _read_for_prediction(path, short_side=128).height == 128
+    assert read_for_prediction(path, short_side=128).height == 128
     with pytest.raises(VideoError, match=r"big\.avi: 12 frames of 341x256 .* over the memory "
                                          r"limit"):
-        _read_for_prediction(path, memory_limit=5 * 341 * 256 * 3)
+        read_for_prediction(path, memory_limit=5 * 341 * 256 * 3)

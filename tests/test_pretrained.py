@@ -11,10 +11,8 @@ import http.server
 import json
 import os
 import shutil
-import sys
 import threading
 import time
-import types
 import zipfile
 from pathlib import Path
 
@@ -23,12 +21,14 @@ import pytest
 from fixtures_h5 import build_tiny_model, full_models, randomize, write_tf1_h5
 from loopback import closed_port, http_head, stalling_server, unanswered_server
 
-from twostream_lab import pretrained
-from twostream_lab.classes import UCF101_CLASSES
-from twostream_lab.paths import TEMP_PREFIX, cache_dir
-from twostream_lab.pretrained import (MIRROR_ENV, PretrainedError, TwoStream, cached_pretrained,
-                                      cached_pretrained_files, fetch_pretrained,
-                                      load_two_stream, weights_source)
+from twostream_lab.weights import pretrained
+from twostream_lab.data.classes import UCF101_CLASSES
+from twostream_lab.data.paths import TEMP_PREFIX, cache_dir
+from twostream_lab.models import two_stream
+from twostream_lab.models.two_stream import TwoStream, load_two_stream
+from twostream_lab.weights.pretrained import (MIRROR_ENV, PretrainedError, cached_pretrained,
+                                              cached_pretrained_files, fetch_pretrained,
+                                              weights_source)
 
 MANUAL = "https://drive.google.com/uc?id=fake-spatial"
 
@@ -555,7 +555,7 @@ def test_local_pair_mistakes(full_files, tiny_zip):
         load_two_stream((_tiny_h5(tiny_zip.parent), paths["motion"]))
     with pytest.raises(FileNotFoundError):
         load_two_stream((paths["spatial"], paths["spatial"].with_name("nope.h5")))
-    with pytest.raises(ValueError, match="'pretrained', 'demo' or a"):
+    with pytest.raises(ValueError, match='"auto", "pretrained", "demo" or a'):
         load_two_stream("imagenet")
     with pytest.raises(ValueError, match="class_names is only for"):
         load_two_stream("pretrained", class_names=("a", "b"))
@@ -563,17 +563,13 @@ def test_local_pair_mistakes(full_files, tiny_zip):
 
 def test_load_two_stream_demo(monkeypatch):
     spatial, motion = build_tiny_model(3, 4), build_tiny_model(4, 4)
-    demo = types.ModuleType("twostream_lab.demo_models")
-    demo.load_demo_models = lambda: (spatial, motion)
-    synthetic = types.ModuleType("twostream_lab.synthetic")
-    synthetic.SYNTHETIC_CLASSES = ("wave", "swing", "run", "spin")
-    monkeypatch.setitem(sys.modules, "twostream_lab.demo_models", demo)
-    monkeypatch.setitem(sys.modules, "twostream_lab.synthetic", synthetic)
+    monkeypatch.setattr(two_stream, "load_demo_models", lambda: (spatial, motion))
+    monkeypatch.setattr(two_stream, "demo_class_names", lambda: ("wave", "swing", "run", "spin"))
     models = load_two_stream("demo")
     assert models.is_demo and models.source == "demo"
     assert models.class_names == ("wave", "swing", "run", "spin")
     assert models.spatial is spatial and models.stacked_frames == 2
-    synthetic.SYNTHETIC_CLASSES = ("wave", "swing")
+    monkeypatch.setattr(two_stream, "demo_class_names", lambda: ("wave", "swing"))
     with pytest.raises(ValueError, match="4 outputs but 2 class names"):
         load_two_stream("demo")
 

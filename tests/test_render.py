@@ -14,8 +14,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-import twostream_lab.plotting  # noqa: E402
-from twostream_lab.render import render_demo_video, show_video, video_title  # noqa: E402
+import twostream_lab.pictures.plotting  # noqa: E402
+from twostream_lab.pictures.render import render_demo_video, show_video, video_title  # noqa: E402
 
 CLASSES = ("climb", "dive", "jump", "run", "swim")
 
@@ -36,14 +36,14 @@ def _decode(path):
 def test_render_writes_h264_that_decodes_back(clip, tmp_path, monkeypatch):
     video, flow, prediction = clip
     seen = []
-    original = twostream_lab.plotting.FrameLayout.render
+    original = twostream_lab.pictures.plotting.FrameLayout.render
 
     def spy(layout, index):
         seen.append((index, id(layout.fig), layout.fig._suptitle.get_text(),
                      len(plt.get_fignums())))
         return original(layout, index)
 
-    monkeypatch.setattr(twostream_lab.plotting.FrameLayout, "render", spy)
+    monkeypatch.setattr(twostream_lab.pictures.plotting.FrameLayout, "render", spy)
     before = len(plt.get_fignums())
     path = render_demo_video(video, flow, prediction, tmp_path / "demo.mp4", dpi=20,
                              progress=False)
@@ -78,7 +78,7 @@ def test_failed_render_keeps_the_old_file(clip, tmp_path, monkeypatch):
     def broken(layout, index):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(twostream_lab.plotting.FrameLayout, "render", broken)
+    monkeypatch.setattr(twostream_lab.pictures.plotting.FrameLayout, "render", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         render_demo_video(video, flow, prediction, path, dpi=20, progress=False)
     assert path.read_bytes() == b"old video"

@@ -20,11 +20,12 @@ import pytest
 from fixtures_h5 import formula_input
 from loopback import closed_port
 
-from twostream_lab import pretrained
-from twostream_lab.classes import UCF101_CLASSES
-from twostream_lab.evaluation import evaluate_two_stream, read_preds, read_test_list
-from twostream_lab.paths import cache_dir
-from twostream_lab.pretrained import MIRROR_ENV, fetch_pretrained, load_two_stream
+from twostream_lab.weights import pretrained
+from twostream_lab.data.classes import UCF101_CLASSES
+from twostream_lab.evaluation.preds import evaluate_two_stream, read_preds, read_test_list
+from twostream_lab.data.paths import cache_dir
+from twostream_lab.models.two_stream import load_two_stream
+from twostream_lab.weights.pretrained import MIRROR_ENV, fetch_pretrained
 
 ROOT = Path(__file__).resolve().parents[1]
 STREAMS = ("spatial", "motion")

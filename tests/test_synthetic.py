@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from twostream_lab.synthetic import (
+from twostream_lab.offline_lab.synthetic import (
     COLORS,
     MOTION_CHANCE,
     SPATIAL_CHANCE,
@@ -185,6 +185,6 @@ def test_bad_arguments_name_the_problem(kwargs, message):
 
 
 def test_import_does_not_load_tensorflow():
-    code = "import sys, twostream_lab.synthetic; print('tensorflow' in sys.modules)"
+    code = "import sys, twostream_lab.offline_lab.synthetic; print('tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from twostream_lab.tvl1_tf import default_batch_size, tvl1_flow_tf
+from twostream_lab.flow.tvl1_tf import default_batch_size, tvl1_flow_tf
 
 H, W = 48, 64
 # sub-pixel motion of each synthetic pair: (dx, dy, rotation in degrees)
@@ -118,7 +118,7 @@ def test_batch_equals_one_pair_at_a_time(textures, texture_flow):
 
 
 def test_fewer_pairs_than_the_batch_reuse_its_graph(textures, texture_flow):
-    from twostream_lab.tvl1_tf import _compiled_flow
+    from twostream_lab.flow.tvl1_tf import _compiled_flow
 
     built = _compiled_flow.cache_info().misses
     flow = tvl1_flow_tf(textures[0][1:], textures[1][1:], batch_size=len(MOTIONS))

@@ -16,7 +16,7 @@ import pytest
 from loopback import closed_port, trickling_server
 
 import twostream_lab.video as video_module
-from twostream_lab.paths import TEMP_PREFIX, cache_dir
+from twostream_lab.data.paths import TEMP_PREFIX, cache_dir
 from twostream_lab.video import (
     MIN_MOTION_FRAMES,
     TRAINING_SHORT_SIDE,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -10,10 +9,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from twostream_lab import widgets
+from twostream_lab.notebook import widgets
 from twostream_lab.fusion import fuse_scores
 from twostream_lab.predict import Prediction
-from twostream_lab.synthetic import SYNTHETIC_CLASSES
+from twostream_lab.offline_lab.synthetic import SYNTHETIC_CLASSES
 from twostream_lab.video import Video
 
 
@@ -230,62 +229,6 @@ def test_explorer_follows_sampled_predictions(scored):
     explorer._slider.value = 3
     assert explorer.figure.axes[0].get_title() == "RGB frame 3"
     assert "scored frames 0, 2, 3" in explorer.text()
-
-
-def test_auto_weights_are_demo_offline_and_pretrained_in_colab_or_when_cached(monkeypatch):
-    import types
-
-    from twostream_lab import pretrained
-
-    choice = widgets.choose_weights("auto")
-    assert choice.source == "demo" and choice.auto and choice.is_demo
-    assert "not in the cache and this is not Colab" in str(choice)
-    assert "offline demo models" in str(choice)
-
-    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
-    choice = widgets.choose_weights("auto")
-    assert choice.source == "pretrained" and "Colab" in choice.reason
-    monkeypatch.delitem(sys.modules, "google.colab")
-
-    monkeypatch.setattr(pretrained, "cached_pretrained", lambda: {"spatial": 1, "motion": 1})
-    assert widgets.choose_weights("auto").reason == "auto: the pretrained weights are in the cache"
-
-
-def test_explicit_weights_and_bad_values():
-    assert str(widgets.choose_weights("pretrained")) == (
-        'weights: pretrained (chosen with WEIGHTS = "pretrained")'
-    )
-    pair = widgets.choose_weights(["s.h5", "m.h5"])
-    assert pair.source == ("s.h5", "m.h5") and str(pair).startswith("weights: local .h5 files")
-    with pytest.raises(ValueError, match='"auto", "pretrained", "demo" or a pair'):
-        widgets.choose_weights("imagenet")
-
-
-def test_load_models_falls_back_to_demo_only_for_auto(monkeypatch, capsys):
-    import types
-
-    from twostream_lab import pretrained
-
-    def fake_load(source, progress=True):
-        if source == "pretrained":
-            raise pretrained.PretrainedError("cannot reach drive.google.com")
-        return SimpleNamespace(source=source, is_demo=source == "demo")
-
-    monkeypatch.setattr(pretrained, "load_two_stream", fake_load)
-    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
-    models = widgets.load_models("auto")
-    assert models.is_demo
-    out = capsys.readouterr().out
-    assert "could not be downloaded: cannot reach drive.google.com" in out
-    assert "offline demo models" in out
-    with pytest.raises(pretrained.PretrainedError):
-        widgets.load_models("pretrained")
-
-
-def test_load_models_demo_loads_the_shipped_models(capsys):
-    models = widgets.load_models("demo", progress=False)
-    assert models.is_demo and models.class_names == SYNTHETIC_CLASSES
-    assert capsys.readouterr().out.startswith('weights: demo (chosen with WEIGHTS = "demo")')
 
 
 def test_widget_display_shows_the_widget_and_draws_into_it(scored, data_folder, monkeypatch):

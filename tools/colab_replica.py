@@ -315,7 +315,7 @@ def check_notebook(path: Path) -> list[str]:
     if "done in" not in setup:
         problems.append(f"the setup cell did not finish cleanly:\n{setup}")
     text = notebook_text(nb)
-    if "models = load_models(" in "\n".join(c.source for c in nb.cells) and \
+    if "models = load_two_stream(" in "\n".join(c.source for c in nb.cells) and \
             not path.name.startswith("08"):
         if "weights: pretrained" not in text:
             problems.append("no output says the pretrained weights were used")
@@ -357,7 +357,7 @@ def check_activity(path: Path, drive: Path, env: dict) -> list[str]:
 
 def check_graded(path: Path, env: dict) -> list[str]:
     """Fill in a name and answers as a student would, then run the instructor's checker."""
-    from twostream_lab import checker
+    from twostream_lab.instructor import checker
 
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:

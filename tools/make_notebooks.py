@@ -36,7 +36,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from twostream_lab import checker
+from twostream_lab.instructor import checker
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -72,7 +72,7 @@ def setup_source() -> str:
             !bash {folder}/colab_setup.sh
             sys.path.insert(0, os.path.abspath("{folder}"))  # importable now, without restarting the runtime
             if KEEP_CACHE_IN_DRIVE:
-                from twostream_lab.colab import keep_cache_in_drive
+                from twostream_lab.notebook.colab import keep_cache_in_drive
 
                 keep_cache_in_drive()
         %matplotlib inline""")
@@ -110,7 +110,7 @@ WEIGHTS_LINE = (
 def weights_choice_cell() -> nbformat.NotebookNode:
     """The WEIGHTS switch, for notebooks that only need to know which kind of video to use."""
     return code(f"""\
-        from twostream_lab.widgets import choose_weights
+        from twostream_lab import choose_weights
 
         {WEIGHTS_LINE}
         weights = choose_weights(WEIGHTS)
@@ -120,10 +120,11 @@ def weights_choice_cell() -> nbformat.NotebookNode:
 def weights_load_cell(line: str = WEIGHTS_LINE) -> nbformat.NotebookNode:
     """The WEIGHTS switch that also loads both streams."""
     return code(f"""\
-        from twostream_lab.widgets import load_models
+        from twostream_lab import load_two_stream
 
         {line}
-        models = load_models(WEIGHTS)
+        models = load_two_stream(WEIGHTS)
+        print(models.choice)
         models""")
 
 
@@ -214,12 +215,12 @@ def nb01() -> list:
 
             Below: the RGB frame the spatial stream sees, then *u*, *v* and the flow as colours
             (hue = direction, brightness = speed) for the same moment. The functions of
-            `twostream_lab.flow_viz` draw into the matplotlib axes they are given.
+            `twostream_lab.pictures.flow_viz` draw into the matplotlib axes they are given.
         """),
         code("""\
             import matplotlib.pyplot as plt
 
-            from twostream_lab.flow_viz import show_flow_color, show_flow_component
+            from twostream_lab.pictures.flow_viz import show_flow_color, show_flow_component
 
             fig, axes = plt.subplots(1, 4, figsize=(16, 4.2))
             axes[0].imshow(clip.frames[5])
@@ -311,7 +312,7 @@ def nb02() -> list:
             Its output depends on the machine, so yours will differ.
         """),
         code("""\
-            from twostream_lab.cli import doctor_report
+            from twostream_lab.commands import doctor_report
 
             print(doctor_report())""", ignore=True),
         md("""
@@ -361,7 +362,8 @@ def nb02() -> list:
               mounted Google Drive.
 
             `choose_weights` resolves the switch (without loading anything) and says why, as in the
-            second cell of this notebook; `load_models` also loads both streams. The notebooks
+            second cell of this notebook; `load_two_stream(WEIGHTS)` makes the same choice and
+            loads both streams (`models.choice` says which and why). The notebooks
             stored in the repository were run with the demo models, which is what that cell says;
             in Colab it says `pretrained`. The `pretrained` line of `doctor_report()` above says
             whether the pretrained weights are already in the cache.
@@ -536,7 +538,7 @@ def nb04() -> list:
         """),
         code("""\
             from twostream_lab import UCF101_CLASSES
-            from twostream_lab.classes import class_index
+            from twostream_lab.data.classes import class_index
 
             print(len(UCF101_CLASSES), "classes:", ", ".join(UCF101_CLASSES[:6]), "...", UCF101_CLASSES[-1])
             print("Basketball is output", class_index("Basketball"))"""),
@@ -549,7 +551,7 @@ def nb04() -> list:
             demo models know; the sample videos are still listed.
         """),
         code("""\
-            from twostream_lab.widgets import video_picker
+            from twostream_lab.notebook.widgets import video_picker
 
             picker = video_picker(synthetic=weights.is_demo)
             picker""", ignore=True),
@@ -632,7 +634,7 @@ def nb04() -> list:
             alone, for the middle flow frame:
         """),
         code("""\
-            from twostream_lab.flow_viz import show_flow_color, show_flow_component, show_flow_magnitude
+            from twostream_lab.pictures.flow_viz import show_flow_color, show_flow_component, show_flow_magnitude
 
             middle = len(flow.u) // 2
             fig, axes = plt.subplots(1, 4, figsize=(16, 4))
@@ -699,7 +701,7 @@ def nb05() -> list:
             choice and how to change it (`picker.select(...)`).
         """),
         code("""\
-            from twostream_lab.widgets import video_picker
+            from twostream_lab.notebook.widgets import video_picker
 
             picker = video_picker(synthetic=models.is_demo)
             picker""", ignore=True),
@@ -822,7 +824,7 @@ def nb05() -> list:
         code("""\
             import matplotlib.pyplot as plt
 
-            from twostream_lab.plotting import frame_figure
+            from twostream_lab.pictures.plotting import frame_figure
 
             fig = frame_figure(video, flow, prediction, frame)
             plt.show()"""),
@@ -831,7 +833,7 @@ def nb05() -> list:
             frame and says how to show another with `explorer.show(N)`):
         """),
         code("""\
-            from twostream_lab.widgets import frame_explorer
+            from twostream_lab.notebook.widgets import frame_explorer
 
             explorer = frame_explorer(video, flow, prediction)
             explorer""", ignore=True),
@@ -846,7 +848,7 @@ def nb05() -> list:
             from pathlib import Path
 
             from twostream_lab import cache_dir, render_demo_video
-            from twostream_lab.render import show_video
+            from twostream_lab.pictures.render import show_video
 
             path = render_demo_video(video, flow, prediction, cache_dir("demo-videos") / f"{Path(video.name).stem}.mp4")
             show_video(path)""", ignore=True),
@@ -915,7 +917,7 @@ def nb06():
         code("""\
             from twostream_lab import make_synthetic_clip, read_video
             from twostream_lab.flow import resolve_flow_method
-            from twostream_lab.samples import activity_video_path
+            from twostream_lab.data.samples import activity_video_path
 
             FLOW_METHOD = resolve_flow_method("auto")  # "tvl1-tf" on a GPU, else "tvl1"
             SHORT_SIDE = 48 if models.is_demo else 256
@@ -938,7 +940,7 @@ def nb06():
             estimate below is measured on this machine, with these models, before the long cell:
         """),
         code("""\
-            from twostream_lab.timing import estimate_run_time
+            from twostream_lab.notebook.timing import estimate_run_time
 
             print(estimate_run_time(video, models, flow_method=FLOW_METHOD))""", ignore=True),
         md("""
@@ -962,7 +964,7 @@ def nb06():
         """),
         code("""\
             from twostream_lab import cache_dir, render_demo_video
-            from twostream_lab.render import show_video
+            from twostream_lab.pictures.render import show_video
 
             demo_path = render_demo_video(video, flow, prediction, cache_dir("activity") / "abseiling_k400_prediction.mp4")
             show_video(demo_path)""", ignore=True),
@@ -970,7 +972,7 @@ def nb06():
             To look at single frames, move the slider (in Colab or Jupyter):
         """),
         code("""\
-            from twostream_lab.widgets import frame_explorer
+            from twostream_lab.notebook.widgets import frame_explorer
 
             frame_explorer(video, flow, prediction)""", ignore=True),
         md("""
@@ -1052,8 +1054,8 @@ def nb07() -> list:
         """),
         code("""\
             from twostream_lab import make_synthetic_dataset, predict_video
-            from twostream_lab.evaluation import read_preds
-            from twostream_lab.pretrained import fetch_pretrained
+            from twostream_lab.evaluation.preds import read_preds
+            from twostream_lab.weights.pretrained import fetch_pretrained
 
             if models.is_demo:
                 videos, labels = make_synthetic_dataset(24, seed=7)
@@ -1069,7 +1071,7 @@ def nb07() -> list:
                 test_list = None  # every video in the files, labelled by its name
                 print(f"{len(spatial_scores)} UCF101 test videos, {samples} samples each, from the released .preds files")"""),
         code("""\
-            from twostream_lab.evaluation import PUBLISHED_TOP1, evaluate_two_stream, format_accuracy_table, video_accuracy
+            from twostream_lab.evaluation.preds import PUBLISHED_TOP1, evaluate_two_stream, format_accuracy_table, video_accuracy
 
             results = evaluate_two_stream(spatial_scores, motion_scores, test_list, weights=TSN_WEIGHTS)
             for method in ("max", "product"):
@@ -1105,10 +1107,11 @@ def nb08() -> list:
             so its weights switch is fixed to `"demo"`.
         """),
         code("""\
-            from twostream_lab.widgets import load_models
+            from twostream_lab import load_two_stream
 
             WEIGHTS = "demo"  # this notebook studies the demo models themselves
-            models = load_models(WEIGHTS)
+            models = load_two_stream(WEIGHTS)
+            print(models.choice)
             models"""),
         md("""
             ## Eight classes: two colours times four directions
@@ -1124,7 +1127,7 @@ def nb08() -> list:
               frames, and the two colours have exactly the same grey value.
         """),
         code("""\
-            from twostream_lab.synthetic import COLORS, SYNTHETIC_CLASSES
+            from twostream_lab.offline_lab.synthetic import COLORS, SYNTHETIC_CLASSES
 
             print(len(SYNTHETIC_CLASSES), "classes:", ", ".join(SYNTHETIC_CLASSES))
             for color, (r, g, b) in COLORS.items():
@@ -1138,7 +1141,7 @@ def nb08() -> list:
             import numpy as np
 
             from twostream_lab import compute_flow, make_synthetic_clip
-            from twostream_lab.flow_viz import show_flow_color
+            from twostream_lab.pictures.flow_viz import show_flow_color
 
             clips = [make_synthetic_clip(label, seed=0) for label in SYNTHETIC_CLASSES]
             flows = [compute_flow(clip, progress=False) for clip in clips]
@@ -1187,7 +1190,8 @@ def nb08() -> list:
             again on fresh clips (`evaluate_demo_models`, through `predict_video`, as for any video):
         """),
         code("""\
-            from twostream_lab.demo_models import demo_metrics, evaluate_demo_models, format_demo_metrics
+            from twostream_lab.models.demo import demo_metrics
+            from twostream_lab.offline_lab.training import evaluate_demo_models, format_demo_metrics
 
             print(format_demo_metrics(demo_metrics()))"""),
         code("""\
@@ -1205,7 +1209,7 @@ def nb08() -> list:
         """),
         code("""\
             from twostream_lab import cache_dir
-            from twostream_lab.demo_models import train_demo_models
+            from twostream_lab.offline_lab.training import train_demo_models
 
             metrics = train_demo_models(spatial_clips=128, motion_clips=16, eval_clips=8,
                                         out_dir=cache_dir("my-demo-models"), progress=False)

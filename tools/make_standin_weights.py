@@ -2,7 +2,7 @@
 
     python tools/make_standin_weights.py OUT_DIR [--fixtures DIR] [--test-list FILE]
 
-``OUT_DIR`` gets what an instructor's mirror holds (see ``twostream_lab.pretrained``):
+``OUT_DIR`` gets what an instructor's mirror holds (see ``twostream_lab.weights.pretrained``):
 ``spatial.zip`` and ``motion.zip``, laid out as the Google Drive zips (members
 ``<stream>.h5``, ``<stream>.log``, ``<stream>.preds``), and ``SHA256SUMS`` as
 ``sha256sum spatial.zip motion.zip`` writes it. Serve the folder (or pass it) as
@@ -41,9 +41,9 @@ from pathlib import Path
 
 import numpy as np
 
-from twostream_lab.classes import UCF101_CLASSES
-from twostream_lab.evaluation import read_test_list
-from twostream_lab.paths import atomic_file
+from twostream_lab.data.classes import UCF101_CLASSES
+from twostream_lab.evaluation.preds import read_test_list
+from twostream_lab.data.paths import atomic_file
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_FIXTURES = ROOT.parent / "shared" / "fixtures" / "legacy_h5"

@@ -2,6 +2,6 @@
 
 import sys
 
-from .cli import main
+from twostream_lab.cli import main
 
 sys.exit(main())

@@ -13,86 +13,30 @@ traceback; ``--debug`` (or ``TWOSTREAM_LAB_DEBUG=1``) shows the traceback of eve
 from __future__ import annotations
 
 import argparse
-import importlib
 import math
 import os
-import platform
 import re
 import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from . import __version__
+from twostream_lab import __version__
 
 #: Set to 1 to see the full traceback of every error, as with ``--debug``.
 DEBUG_ENV = "TWOSTREAM_LAB_DEBUG"
 
 
-def _version(module: str) -> str:
-    try:
-        return getattr(importlib.import_module(module), "__version__", "?")
-    except Exception as error:  # a broken install is exactly what doctor must report
-        return f"not importable ({type(error).__name__}: {error})"
-
-
-def doctor_report() -> str:
-    """Return a plain-text report of the environment the lab runs in."""
-    from . import paths, samples
-    from .flow import OPTFLOW_FIX, has_optflow
-
-    lines = [
-        f"twostream-lab {__version__}",
-        f"Python       {platform.python_version()} ({sys.executable})",
-        f"numpy        {_version('numpy')}",
-        f"OpenCV       {_version('cv2')}",
-        f"matplotlib   {_version('matplotlib')}",
-        f"TensorFlow   {_version('tensorflow')}",
-        f"Keras        {_version('keras')}",
-    ]
-    if has_optflow():
-        lines.append("cv2.optflow  present (TV-L1 available)")
-    else:
-        lines.append(f"cv2.optflow  MISSING: TV-L1 needs opencv-contrib-python. Fix:\n  {OPTFLOW_FIX}")
-    try:
-        import tensorflow as tf
-
-        gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
-        lines.append(f"GPU          {', '.join(gpus) if gpus else 'none (TensorFlow runs on the CPU)'}")
-    except Exception as error:
-        lines.append(f"GPU          unknown: TensorFlow is not importable ({error})")
-    lines.append(f"cache folder {paths.cache_dir(create=False)}  (${paths.CACHE_ENV})")
-    lines.append(f"data folder  {paths.data_dir()}  (${paths.DATA_ENV})")
-    found = samples.available_samples()
-    lines.append(
-        f"sample videos {len(found)} found"
-        + ("" if found else " (run `twostream-lab samples` to download them)")
-    )
-    try:
-        from .pretrained import cached_pretrained_files, weights_source
-
-        lines.append(f"weights from {weights_source()}")
-        cached = cached_pretrained_files()
-        lines.append(
-            "pretrained   "
-            + (", ".join(str(p) for p in cached) if cached else "not downloaded yet (Colab: load_two_stream())")
-        )
-    except ImportError as error:
-        lines.append(
-            f"pretrained   unknown: Keras cannot load ({error}); "
-            'install TensorFlow, e.g. pip install "twostream-lab[cpu]"'
-        )
-    return "\n".join(lines)
-
-
 def _doctor(args: argparse.Namespace) -> int:
+    from twostream_lab.commands import doctor_report
+
     print(doctor_report())
     return 0
 
 
 def _samples(args: argparse.Namespace) -> int:
-    from .paths import data_dir
-    from .samples import SampleDownloadError, download_samples
+    from twostream_lab.data.paths import data_dir
+    from twostream_lab.data.samples import SampleDownloadError, download_samples
 
     try:
         paths = download_samples(args.names or None, progress=not args.quiet)
@@ -139,7 +83,7 @@ def _positive_number(text: str) -> float:
 
 
 def _flow_method(text: str) -> str:
-    from .flow import FLOW_METHODS
+    from twostream_lab.flow import FLOW_METHODS
 
     if text not in FLOW_METHODS:
         raise argparse.ArgumentTypeError(
@@ -149,7 +93,7 @@ def _flow_method(text: str) -> str:
 
 
 def _weights(text: str) -> str:
-    from .predict import parse_weights
+    from twostream_lab.commands import parse_weights
 
     try:
         parse_weights(text)
@@ -161,7 +105,8 @@ def _weights(text: str) -> str:
 
 
 def _sampling(text: str) -> str | int:
-    from .predict import DEFAULT_SAMPLES, parse_sampling
+    from twostream_lab.commands import parse_sampling
+    from twostream_lab.predict import DEFAULT_SAMPLES
 
     try:
         return parse_sampling(text)
@@ -173,7 +118,7 @@ def _sampling(text: str) -> str | int:
 
 
 def _synthetic_label(text: str) -> int | str:
-    from .synthetic import synthetic_class_index
+    from twostream_lab.offline_lab.synthetic import synthetic_class_index
 
     label = int(text) if text.strip().isdigit() else text
     try:
@@ -234,7 +179,7 @@ def _check_writable(path: str, option: str = "--out", *, example: str | None = N
     since permission bits do not tell: root writes read-only folders, a read-only mount refuses
     everyone.
     """
-    from .paths import TEMP_PREFIX
+    from twostream_lab.data.paths import TEMP_PREFIX
 
     target = Path(path).expanduser()
     if example is not None and target.is_dir():
@@ -270,7 +215,7 @@ def _stem(video: str) -> str:
 def _flow(args: argparse.Namespace) -> int:
     _check_readable(args.video, "video file")
     _check_writable(args.out, example=f"{_stem(args.video)}_flow.npz")
-    from .flow import flow_command
+    from twostream_lab.commands import flow_command
 
     print(
         flow_command(
@@ -289,7 +234,7 @@ def _flow(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from .predict import parse_weights, run_predict
+    from twostream_lab.commands import parse_weights, run_predict
 
     if args.out is not None:
         _check_writable(args.out, example=f"{_stem(args.video)}_demo.mp4")
@@ -316,7 +261,7 @@ def _predict(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     _check_writable(args.out, example="demo.mp4")
-    from .predict import run_demo
+    from twostream_lab.commands import run_demo
 
     print(run_demo(args.out, label=args.label, seed=args.seed, progress=not args.quiet))
     return 0
@@ -325,14 +270,14 @@ def _demo(args: argparse.Namespace) -> int:
 def _train_demo(args: argparse.Namespace) -> int:
     if args.out_dir is not None:
         _check_writable(args.out_dir, "--out-dir")
-    from .demo_models import run_train_demo
+    from twostream_lab.commands import run_train_demo
 
     print(run_train_demo(out_dir=args.out_dir, seed=args.seed, progress=not args.quiet))
     return 0
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .checker import run_check
+    from twostream_lab.instructor.checker import run_check
 
     text, code = run_check(
         args.paths,
@@ -443,7 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _evaluate(args: argparse.Namespace) -> int:
     _check_writable(args.out, "--out")
-    from .dataset_eval import EvaluationError, run_evaluate
+    from twostream_lab.evaluation.dataset import EvaluationError, run_evaluate
 
     try:
         text = run_evaluate(
@@ -481,7 +426,7 @@ _LARGER_READ = re.compile(r"(?P<listed>, )?pass a larger read_video\(\.\.\., (?P
 _USER_ERRORS = (CommandError, ValueError, FileNotFoundError, PermissionError, IsADirectoryError,
                 NotADirectoryError)
 _LIBRARY_ERRORS = (("twostream_lab.flow", "FlowError"),
-                   ("twostream_lab.pretrained", "PretrainedError"))
+                   ("twostream_lab.weights.pretrained", "PretrainedError"))
 _OS_ERROR_FIXES = (
     (FileNotFoundError, "check the path"),
     (PermissionError, "check its permissions, or choose another path"),

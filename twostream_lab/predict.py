@@ -30,7 +30,6 @@ a CPU) the whole prediction then stays under 2.5 GiB.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,9 +51,9 @@ __all__ = [
     "predict_video",
     "sample_starts",
     "model_input_size",
-    "parse_sampling",
-    "parse_weights",
-    "run_predict",
+    "as_video",
+    "check_sampling",
+    "read_for_prediction",
 ]
 
 #: Samples per video in the authors' evaluation protocol (``sampling="sampled"``).
@@ -414,7 +413,8 @@ def _describe_indices(indices: np.ndarray) -> str:
     return ", ".join(str(i) for i in values)
 
 
-def _as_video(video):
+def as_video(video):
+    """``video`` as a :class:`~twostream_lab.video.Video`: a Video as it is, frames wrapped."""
     from twostream_lab.video import Video
 
     if isinstance(video, Video):
@@ -517,7 +517,8 @@ def _run(model, batches, total: int, desc: str, progress: bool) -> np.ndarray:
     return np.concatenate(rows)
 
 
-def _check_sampling(sampling) -> str | int:
+def check_sampling(sampling) -> str | int:
+    """``sampling`` as :func:`predict_video` uses it: ``"all"`` or a number of samples."""
     if sampling == "all":
         return "all"
     if sampling == "sampled":
@@ -597,8 +598,8 @@ def predict_video(
     >>> p = predict_video(read_video("clip.mp4"), models)  # doctest: +SKIP
     >>> p.top_k(5)                                       # doctest: +SKIP
     """
-    video = _as_video(video)
-    sampling = _check_sampling(sampling)
+    video = as_video(video)
+    sampling = check_sampling(sampling)
     fuse_scores(np.ones(1), np.ones(1), method=fusion, weights=fusion_weights)  # validate early
     h_s, w_s, c_s = model_input_size(models.spatial)
     h_m, w_m, c_m = model_input_size(models.motion)
@@ -677,7 +678,7 @@ def predict_video(
     )
 
 
-def _read_for_prediction(
+def read_for_prediction(
     source: str | Path,
     *,
     max_frames: int | None = None,
@@ -701,131 +702,3 @@ def _read_for_prediction(
     )
 
 
-def parse_weights(weights: str) -> str | tuple[str, str]:
-    """The ``--weights`` option: ``"pretrained"``, ``"demo"`` or ``"SPATIAL.h5,MOTION.h5"``.
-
-    Examples
-    --------
-    >>> parse_weights("s.h5,m.h5")
-    ('s.h5', 'm.h5')
-    """
-    if weights in ("pretrained", "demo"):
-        return weights
-    parts = [p.strip() for p in str(weights).split(",")]
-    if len(parts) != 2 or not all(parts):
-        raise ValueError(
-            f"--weights must be 'pretrained', 'demo' or 'SPATIAL.h5,MOTION.h5', got {weights!r}"
-        )
-    return parts[0], parts[1]
-
-
-def parse_sampling(sampling: str | int) -> str | int:
-    """The ``--sampling`` option: ``"all"``, ``"sampled"`` or a number of samples such as ``19``.
-
-    Examples
-    --------
-    >>> parse_sampling("19"), parse_sampling("all")
-    (19, 'all')
-    """
-    if isinstance(sampling, str) and sampling.strip().isdigit():
-        sampling = int(sampling)
-    return _check_sampling(sampling)
-
-
-def run_predict(
-    video: str | Path | Video,
-    *,
-    weights: str = "pretrained",
-    flow_method: str = "tvl1",
-    sampling: str | int = "all",
-    out: str | Path | None = None,
-    as_json: bool = False,
-    batch_size: int = 8,
-    short_side: int | None = None,
-    max_frames: int | None = None,
-    progress: bool = True,
-) -> str:
-    """What ``twostream-lab predict VIDEO`` does; returns the text to print.
-
-    Checks the options first, then reads the video (``short_side`` and ``max_frames`` are passed
-    to :func:`twostream_lab.read_video`; a ``Video`` is used as it is), loads the weights
-    (:func:`parse_weights`), scores the video (:func:`predict_video`) and, with ``out``, writes
-    the annotated demo video
-    (:func:`twostream_lab.render.render_demo_video`; it then computes the whole video's flow and
-    renders one frame per scored stack, so with sampling only the sampled frames). Returns the
-    top-5 per stream and fused (:meth:`Prediction.summary`), or with ``as_json`` the JSON of
-    :meth:`Prediction.to_dict` plus ``"video_out"``.
-
-    Examples
-    --------
-    >>> print(run_predict("clip.mp4", weights="demo", out="demo.mp4"))  # doctest: +SKIP
-    """
-    source = parse_weights(weights)
-    sampling = parse_sampling(sampling)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-            or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive whole number, got {batch_size!r}")
-    if out is not None and Path(out).suffix.lower() != ".mp4":
-        raise ValueError(f"the annotated video must be an .mp4 file, got {str(out)!r}")
-    if isinstance(video, (str, Path)):
-        clip = _read_for_prediction(video, short_side=short_side, max_frames=max_frames)
-    elif short_side is not None or max_frames is not None:
-        raise ValueError(
-            "short_side and max_frames apply when reading a video file, and a Video is used as "
-            "it is: read it with read_video(path, short_side=..., max_frames=...) instead"
-        )
-    else:
-        clip = _as_video(video)
-
-    from twostream_lab.pretrained import load_two_stream  # loads TensorFlow: after the checks
-
-    models = load_two_stream(source, progress=progress)
-    flow = None
-    if out is not None:
-        from twostream_lab.flow import compute_flow
-
-        flow = compute_flow(clip, method=flow_method, progress=progress)
-    prediction = predict_video(
-        clip, models, flow=flow, sampling=sampling, batch_size=batch_size,
-        flow_method=flow_method, progress=progress,
-    )
-    written = None
-    if out is not None:
-        from twostream_lab.render import render_demo_video
-
-        written = render_demo_video(clip, flow, prediction, out, progress=progress)
-    if as_json:
-        data = prediction.to_dict()
-        data["video_out"] = None if written is None else str(written)
-        return json.dumps(data, indent=2)
-    text = prediction.summary()
-    if written is not None:
-        text += f"\n\nannotated video written to {written}"
-    return text
-
-
-def run_demo(
-    out: str | Path = "demo.mp4",
-    *,
-    label: int | str | None = None,
-    seed: int = 0,
-    progress: bool = True,
-) -> str:
-    """What ``twostream-lab demo`` does, offline: the whole pipeline on a synthetic action clip.
-
-    Makes a 32-frame clip of a synthetic class (``label``; by default one chosen by ``seed``),
-    computes its TV-L1 flow, runs both streams of the shipped demo models
-    (:func:`twostream_lab.demo_models.load_demo_models`), fuses them, and writes the annotated
-    demo video to ``out``. Returns the text to print: the top-5 per stream and fused.
-
-    Examples
-    --------
-    >>> print(run_demo("demo.mp4", label="red moving up-left"))  # doctest: +SKIP
-    Prediction for synthetic_red_moving_up-left_seed0.mp4 ...
-    """
-    from twostream_lab.synthetic import SYNTHETIC_CLASSES, make_synthetic_clip
-
-    if label is None:
-        label = int(np.random.default_rng(seed).integers(len(SYNTHETIC_CLASSES)))
-    clip = make_synthetic_clip(label, seed=seed, num_frames=32)
-    return run_predict(clip, weights="demo", flow_method="tvl1", out=out, progress=progress)

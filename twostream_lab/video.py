@@ -332,7 +332,7 @@ def download_video(
     Traceback (most recent call last):
     VideoError: ftp://example.org/clip.mp4: unsupported URL scheme 'ftp' ...
     """
-    from .paths import atomic_file, cache_dir, remove_stale_temporaries
+    from twostream_lab.data.paths import atomic_file, cache_dir, remove_stale_temporaries
 
     scheme = urllib.parse.urlsplit(url).scheme.lower()
     if scheme not in ("http", "https"):

@@ -1,12 +1,12 @@
-"""The lab's pictures: diagrams of the two-stream model, its flow input and its decision.
-
-See :mod:`twostream_lab.pictures.diagrams`. Importing this package loads neither matplotlib nor
+"""The lab's pictures: flow as images (``flow_viz``), the tutorial's figures (``plotting``), the
+annotated demo video (``render``), and diagrams of the two-stream model, its flow input and its
+decision (``diagrams``, re-exported here). Importing this package loads neither matplotlib nor
 TensorFlow; matplotlib is imported when a picture is drawn.
 """
 
 from __future__ import annotations
 
-from .diagrams import (
+from twostream_lab.pictures.diagrams import (
     draw_flow_arrows,
     draw_flow_components,
     draw_flow_stack,

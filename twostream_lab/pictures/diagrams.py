@@ -25,7 +25,7 @@ import numpy as np
 
 from twostream_lab.batching import STACKED_FRAMES
 from twostream_lab.flow import dequantize_flow, quantize_flow
-from twostream_lab.flow_viz import flow_to_rgb
+from twostream_lab.pictures.flow_viz import flow_to_rgb
 from twostream_lab.fusion import FUSION_METHODS, top_k_indices
 
 __all__ = [
@@ -187,7 +187,7 @@ def draw_two_stream_architecture(
         A real RGB frame to show as the spatial input (e.g. ``video.frames[t]``).
     u, v : arrays (N, H, W), optional
         Real flow frames (e.g. ``flow.u[t:t + 10]``), quantised uint8 or float pixels: up to 4
-        are drawn in colour-wheel colours (:func:`twostream_lab.flow_viz.flow_to_rgb`), and the
+        are drawn in colour-wheel colours (:func:`twostream_lab.pictures.flow_viz.flow_to_rgb`), and the
         first ``min(N, L)`` of each component on the stack's cards. Give both or neither.
     bound : float
         Quantisation bound of uint8 flow, in pixels.

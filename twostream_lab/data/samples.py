@@ -1,6 +1,6 @@
 """The lab's sample videos: where they come from, and where they are kept.
 
-The data folder (:func:`twostream_lab.paths.data_dir`) has the layout ::
+The data folder (:func:`twostream_lab.data.paths.data_dir`) has the layout ::
 
     ucf101/videos/v_<Class>_gXX_cYY.avi   UCF101 split-1 *test* clips (320x240)
     kinetics/abseiling_k400.mp4            the activity's Kinetics-400 clip (454x256)
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .paths import atomic_file, data_dir
+from twostream_lab.data.paths import atomic_file, data_dir
 
 #: A mirror of the sample videos: a base URL (http, https) or a folder, laid out like the data
 #: folder (``ucf101/videos/v_*.avi``, ``kinetics/abseiling_k400.mp4``).

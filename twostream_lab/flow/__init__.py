@@ -39,7 +39,6 @@ import json
 import math
 import os
 import threading
-import time
 import warnings
 import zipfile
 from dataclasses import dataclass
@@ -50,8 +49,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .paths import atomic_file, remove_stale_temporaries
-from .video import Video, short_side_size
+from twostream_lab.data.paths import atomic_file, remove_stale_temporaries
+from twostream_lab.video import Video, short_side_size
 
 __all__ = [
     "FLOW_METHODS",
@@ -166,7 +165,7 @@ FLOW_METHODS: Mapping[str, FlowMethod] = MappingProxyType({
     "tvl1-tf": FlowMethod(
         "tvl1-tf", "tensorflow-tvl1", MappingProxyType(dict(_TVL1)),
         "TV-L1 with OpenCV's algorithm and defaults written in TensorFlow "
-        "(twostream_lab.tvl1_tf), batched over frame pairs; bit-identical to tvl1 on the CPU "
+        "(twostream_lab.flow.tvl1_tf), batched over frame pairs; bit-identical to tvl1 on the CPU "
         "(measured on the UCF101 samples), about 2/3 of OpenCV's speed there, meant for a GPU.",
         2.4,
     ),
@@ -393,7 +392,7 @@ def _tvl1_tf_available() -> bool:
 def resolve_flow_method(method: str = "auto") -> str:
     """Return the method that ``method`` stands for: itself, or for ``"auto"`` the one it picks.
 
-    ``"auto"`` picks ``"tvl1-tf"`` when TensorFlow sees a GPU (and ``twostream_lab.tvl1_tf`` is
+    ``"auto"`` picks ``"tvl1-tf"`` when TensorFlow sees a GPU (and ``twostream_lab.flow.tvl1_tf`` is
     present), else ``"tvl1"``. Checking for a GPU imports TensorFlow.
 
     Examples
@@ -425,7 +424,7 @@ def _import_tvl1_tf():
         return importlib.import_module(f"{__package__}.tvl1_tf")
     except ImportError as error:
         raise FlowError(
-            f"flow method 'tvl1-tf' needs twostream_lab.tvl1_tf and TensorFlow, which could not "
+            f"flow method 'tvl1-tf' needs twostream_lab.flow.tvl1_tf and TensorFlow, which could not "
             f"be imported ({error}). Install TensorFlow (pip install 'twostream-lab[cpu]', or "
             "use Colab, which has it), or pass method='tvl1'."
         ) from error
@@ -571,7 +570,7 @@ def _parallel(spec: FlowMethod, grey: _GreyFrames, todo: np.ndarray, workers: in
     env = dict(os.environ)
     package_root = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
-    code = f"from {__package__}.flow import _worker_loop; _worker_loop()"
+    code = f"from {__name__} import _worker_loop; _worker_loop()"
     processes = [subprocess.Popen([sys.executable, "-c", code, str(threads)], env=env,
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE)
                  for _ in range(count)]
@@ -822,7 +821,7 @@ def _write_npz(file, arrays: Mapping[str, np.ndarray], rows: Mapping[str, _Rows]
 
 def _write_entry(path: Path, indices: np.ndarray, u: _Rows, v: _Rows,
                  row_shape: tuple[int, int]) -> None:
-    """Write a cache file atomically (:func:`twostream_lab.paths.atomic_file`), row by row."""
+    """Write a cache file atomically (:func:`twostream_lab.data.paths.atomic_file`), row by row."""
     try:
         with atomic_file(path) as tmp, open(tmp, "wb") as file:
             checksum = np.array(_checksum(indices, u, v, row_shape))
@@ -850,7 +849,7 @@ def _store(path: Path, entry, todo: np.ndarray, u: np.ndarray, v: np.ndarray,
 
 def _cache_folder(cache: bool | str | os.PathLike) -> Path | None:
     if cache is True:
-        from .paths import cache_dir
+        from twostream_lab.data.paths import cache_dir
 
         return cache_dir("flow")
     if cache is False or cache is None:
@@ -1056,36 +1055,3 @@ def load_flow(path: str | os.PathLike) -> Flow:
                          "one with save_flow or `twostream-lab flow VIDEO --out FILE.npz`") from None
 
 
-def flow_command(
-    video: str | os.PathLike,
-    out: str | os.PathLike,
-    *,
-    method: str = "tvl1",
-    workers: int | None = None,
-    cache: bool | str | os.PathLike = True,
-    bound: float = 20,
-    short_side: int | None = None,
-    max_frames: int | None = None,
-    progress: bool = True,
-) -> str:
-    """``twostream-lab flow VIDEO --out FLOW.npz``: read, compute, save; return what to print.
-
-    ``short_side`` and ``max_frames`` are passed to :func:`twostream_lab.read_video`: frames are
-    resized while decoding, which gives the same flow as ``compute_flow(short_side=...)`` and
-    reads, in less memory, videos too large at their full size.
-
-    Examples
-    --------
-    >>> print(flow_command("clip.avi", "clip_flow.npz", method="dis"))  # doctest: +SKIP
-    Wrote clip_flow.npz: 159 flow frames (u and v, uint8) of 320x240 from clip.avi ...
-    """
-    from .video import read_video
-
-    began = time.perf_counter()
-    clip = read_video(video, short_side=short_side, max_frames=max_frames)
-    flow = compute_flow(clip, method=method, bound=bound, workers=workers, cache=cache,
-                        progress=progress)
-    path = save_flow(out, flow)
-    return (f"Wrote {path}: {flow.num_frames} flow frames (u and v, uint8) of "
-            f"{flow.width}x{flow.height} from {clip.name} ({clip.num_frames} frames); "
-            f"method {flow.method}, bound {flow.bound:g}, {time.perf_counter() - began:.1f} s")

@@ -20,8 +20,8 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from .classes import UCF101_CLASSES, class_index, normalize_class_name
-from .paths import data_dir
+from twostream_lab.data.classes import UCF101_CLASSES, class_index, normalize_class_name
+from twostream_lab.data.paths import data_dir
 
 __all__ = ["PUBLISHED_TOP1", "PredsError", "VideoAccuracy", "evaluate_two_stream",
            "format_accuracy_table", "fuse_preds", "read_preds", "read_test_list",
@@ -75,7 +75,7 @@ def read_preds(path) -> tuple[dict[str, np.ndarray], int]:
     ----------
     path : str or Path
         ``spatial.preds`` or ``motion.preds`` from the pretrained zips (see
-        :func:`twostream_lab.pretrained.fetch_pretrained`), or a file of the same layout.
+        :func:`twostream_lab.weights.pretrained.fetch_pretrained`), or a file of the same layout.
 
     Returns
     -------

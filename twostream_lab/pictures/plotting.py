@@ -7,7 +7,7 @@ bottom row with the top-5 bar charts of the spatial stream, the motion stream an
 frame (class names written inside the bars, scores on a 0..1 axis).
 
 :class:`FrameLayout` builds that figure once and redraws only what changes from frame to frame;
-:func:`twostream_lab.render.render_demo_video` uses it to write the demo video.
+:func:`twostream_lab.pictures.render.render_demo_video` uses it to write the demo video.
 """
 
 from __future__ import annotations

@@ -90,7 +90,7 @@ from typing import Any
 
 import nbformat
 
-from .paths import atomic_file
+from twostream_lab.data.paths import atomic_file
 
 #: Key of the notebook and cell metadata the activity notebook carries.
 METADATA_KEY = "twostream_lab"
@@ -1035,7 +1035,7 @@ def write_csv(results: Sequence[SubmissionResult], path: str | os.PathLike) -> P
     ``fail (optional)`` or empty when not run), ``reasons``, then one per question in
     :data:`QUESTIONS` with the answer's text (line breaks kept). Every value is passed through
     :func:`sanitize`, and one starting like a spreadsheet formula gets a leading ``'``. The file
-    is written atomically (:func:`twostream_lab.paths.atomic_file`).
+    is written atomically (:func:`twostream_lab.data.paths.atomic_file`).
 
     Examples
     --------
@@ -1141,7 +1141,7 @@ def write_html(results: Sequence[SubmissionResult], path: str | os.PathLike) -> 
 
     Every text from a submission is passed through :func:`sanitize`, then :func:`html.escape`;
     the page has no script and loads nothing. The file is written atomically
-    (:func:`twostream_lab.paths.atomic_file`).
+    (:func:`twostream_lab.data.paths.atomic_file`).
 
     Examples
     --------

@@ -1,9 +1,9 @@
-"""Both streams ready to predict: the pretrained UCF101 models, your own .h5 files, or the demo.
+"""The pretrained weights: downloaded once (from Google Drive or a mirror), verified, cached.
 
 The pretrained weights (mohammed-elkomy's two-stream Xception models, trained on UCF101
 split 1 with TensorFlow 1.11) are two zips on Google Drive, one per stream, each holding
 ``<stream>.h5`` (the TF1 model with its optimizer state), ``<stream>.log`` and
-``<stream>.preds`` (see :mod:`twostream_lab.evaluation`). :func:`fetch_pretrained` downloads a
+``<stream>.preds`` (see :mod:`twostream_lab.evaluation.preds`). :func:`fetch_pretrained` downloads a
 zip into a temporary folder of the cache, checks it (its size, or with a mirror its SHA-256,
 and every member's CRC), extracts it, checks the ``.h5`` structure and only then moves the
 files into ``cache_dir("pretrained")/<stream>`` with a ``complete.json`` stamp that records
@@ -48,21 +48,17 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-import keras
 import pooch
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
-from .classes import UCF101_CLASSES
-from .legacy import WeightsError, load_legacy_weights, read_weights_info
-from .models import build_motion_model, build_spatial_model, stacked_frames_of
-from .paths import cache_dir, remove_stale_temporaries, temporary_folder
+from twostream_lab.weights.legacy import WeightsError, read_weights_info
+from twostream_lab.data.paths import cache_dir, remove_stale_temporaries, temporary_folder
 
 __all__ = ["MIRROR_ENV", "PRETRAINED", "GDriveDownloader", "PretrainedArchive",
-           "PretrainedError", "PretrainedFiles", "TwoStream", "cached_pretrained",
-           "cached_pretrained_files", "fetch_pretrained", "load_two_stream",
-           "weights_source"]
+           "PretrainedError", "PretrainedFiles", "cached_pretrained",
+           "cached_pretrained_files", "fetch_pretrained", "weights_source"]
 
 #: Where a zip is downloaded from; ``{id}`` is the Google Drive file id. (Tests point this at
 #: a server on 127.0.0.1.)
@@ -77,7 +73,6 @@ READ_TIMEOUT = 60.0
 MIRROR_ENV = "TWOSTREAM_LAB_WEIGHTS_URL"
 #: The checksum file a mirror holds beside the zips (the output of ``sha256sum``).
 SUMS_NAME = "SHA256SUMS"
-SOURCES = ("pretrained", "demo", "local")
 _STAMP = "complete.json"
 _CHUNK = 1 << 20
 #: Temporary names of earlier versions of this module in ``cache_dir("pretrained")`` (pooch's
@@ -158,6 +153,8 @@ def _by_hand(mirror: str | None = None) -> str:
                 "Drive.")
     spatial, motion = PRETRAINED["spatial"], PRETRAINED["motion"]
     return (
+        f"If your instructor hosts the weights, set ${MIRROR_ENV} to their address (in a "
+        f'notebook: os.environ["{MIRROR_ENV}"] = "..."). '
         f"To get the weights by hand, download the spatial zip ({spatial.manual_url}) and the "
         f"motion zip ({motion.manual_url}) in a browser (or add them to your own Google Drive "
         "and mount it in Colab: `from google.colab import drive; "
@@ -238,7 +235,7 @@ def _network_errors(url: str, read_timeout: float, refused_hint: str = "") -> It
         raise PretrainedError(
             f"the server stopped sending data for {read_timeout:g} s while sending {url}: the "
             "connection stalled. Run again to retry; on a network that is only slow, raise "
-            "twostream_lab.pretrained.READ_TIMEOUT") from exc
+            "twostream_lab.weights.pretrained.READ_TIMEOUT") from exc
 
 
 class _DefaultTimeoutAdapter(HTTPAdapter):
@@ -724,131 +721,3 @@ def cached_pretrained_files() -> list[Path]:
     """
     return [path for files in cached_pretrained().values() if files is not None
             for path in (files.h5, files.preds, files.log) if path is not None]
-
-
-# ---------------------------------------------------------------------------------------------
-# both streams
-
-
-@dataclass
-class TwoStream:
-    """The two streams and the names of their output classes.
-
-    Attributes
-    ----------
-    spatial, motion : keras.Model
-        Frame model (input ``(N, H, W, 3)``) and flow-stack model (input ``(N, H, W, 2L)``),
-        both in [0, 1].
-    class_names : tuple of str
-        Name of each output index.
-    source : {"pretrained", "demo", "local"}
-    """
-
-    spatial: keras.Model
-    motion: keras.Model
-    class_names: tuple[str, ...]
-    source: str
-
-    def __post_init__(self) -> None:
-        self.class_names = tuple(self.class_names)
-        if self.source not in SOURCES:
-            raise ValueError(f"source must be one of {SOURCES}; got {self.source!r}")
-        for stream, model in (("spatial", self.spatial), ("motion", self.motion)):
-            outputs = model.output_shape[-1]
-            if outputs != len(self.class_names):
-                raise ValueError(f"the {stream} model has {outputs} outputs but "
-                                 f"{len(self.class_names)} class names were given")
-
-    @property
-    def is_demo(self) -> bool:
-        """True for the offline demo models (synthetic classes, not UCF101)."""
-        return self.source == "demo"
-
-    @property
-    def stacked_frames(self) -> int:
-        """Flow frames per motion input (input channels // 2)."""
-        return stacked_frames_of(self.motion)
-
-    def __repr__(self) -> str:
-        def shape(model: keras.Model) -> str:
-            return "x".join(str(d) for d in model.input_shape[1:])
-
-        return (f"TwoStream(source={self.source!r}, {len(self.class_names)} classes, "
-                f"spatial={self.spatial.name} {shape(self.spatial)}, "
-                f"motion={self.motion.name} {shape(self.motion)})")
-
-
-def _load_local(spatial_h5, motion_h5, class_names) -> TwoStream:
-    spatial_info, motion_info = read_weights_info(spatial_h5), read_weights_info(motion_h5)
-    channels = (spatial_info.input_channels, motion_info.input_channels)
-    if channels[0] != 3 and channels[1] == 3:
-        raise ValueError(f"{spatial_h5} is a motion model ({channels[0]} input channels) and "
-                         f"{motion_h5} a spatial one: pass (spatial_h5, motion_h5)")
-    if channels[0] != 3:
-        raise ValueError(f"{spatial_h5} should be a spatial two-stream model (a data_norm layer "
-                         f"over 3 RGB channels); it has {channels[0]} input channels")
-    if channels[1] is None or channels[1] % 2:
-        raise ValueError(f"{motion_h5} should be a motion two-stream model (a data_norm layer "
-                         f"over 2L flow channels); it has {channels[1]} input channels")
-    num_classes = spatial_info.num_classes
-    if num_classes is None or motion_info.num_classes != num_classes:
-        raise ValueError(f"the two files have {num_classes} and {motion_info.num_classes} "
-                         "output classes; they must be the two streams of one model")
-    if class_names is None:
-        if num_classes != len(UCF101_CLASSES):
-            raise ValueError(f"the models have {num_classes} classes, not UCF101's "
-                             f"{len(UCF101_CLASSES)}: pass class_names")
-        class_names = UCF101_CLASSES
-    spatial = load_legacy_weights(build_spatial_model(num_classes=num_classes), spatial_h5)
-    motion = load_legacy_weights(build_motion_model(channels[1] // 2, num_classes=num_classes),
-                                 motion_h5)
-    return TwoStream(spatial, motion, tuple(class_names), "local")
-
-
-def load_two_stream(source="pretrained", *, class_names=None,
-                    mirror: str | os.PathLike | None = None, downloader=None,
-                    progress: bool = True) -> TwoStream:
-    """Return both streams ready to predict, with their class names.
-
-    Parameters
-    ----------
-    source : "pretrained", "demo" or (spatial_h5, motion_h5)
-        ``"pretrained"``: the UCF101 models, downloaded into the cache on first use (about
-        470 MB). ``"demo"``: the small offline models trained on synthetic clips. A pair of
-        paths: your own weights files (TF1 / Keras ``.h5`` or ``.weights.h5``) of the two
-        architectures; the number of stacked frames and of classes is read from the files.
-    class_names : sequence of str, optional
-        For a pair of paths whose models do not have UCF101's 101 classes.
-    mirror, downloader, progress
-        Passed to :func:`fetch_pretrained`: ``mirror`` (by default
-        ``$TWOSTREAM_LAB_WEIGHTS_URL``) is a URL or folder where an instructor hosts
-        ``spatial.zip``, ``motion.zip`` and ``SHA256SUMS``; Google Drive is then not contacted.
-
-    Examples
-    --------
-    >>> models = load_two_stream("pretrained")  # doctest: +SKIP
-    >>> models.class_names[:2], models.stacked_frames  # doctest: +SKIP
-    (('ApplyEyeMakeup', 'ApplyLipstick'), 10)
-    >>> models = load_two_stream(mirror="https://example.org/weights/")  # doctest: +SKIP
-    """
-    if isinstance(source, tuple | list) and len(source) == 2:
-        return _load_local(source[0], source[1], class_names)
-    if class_names is not None:
-        raise ValueError("class_names is only for a (spatial_h5, motion_h5) pair: the "
-                         f"{source!r} models come with their own")
-    if isinstance(source, str) and source == "pretrained":
-        spatial_files = fetch_pretrained("spatial", mirror=mirror, downloader=downloader,
-                                         progress=progress)
-        motion_files = fetch_pretrained("motion", mirror=mirror, downloader=downloader,
-                                        progress=progress)
-        spatial = load_legacy_weights(build_spatial_model(), spatial_files.h5)
-        motion = load_legacy_weights(build_motion_model(), motion_files.h5)
-        return TwoStream(spatial, motion, UCF101_CLASSES, "pretrained")
-    if isinstance(source, str) and source == "demo":
-        from .demo_models import load_demo_models
-        from .synthetic import SYNTHETIC_CLASSES
-
-        spatial, motion = load_demo_models()
-        return TwoStream(spatial, motion, tuple(SYNTHETIC_CLASSES), "demo")
-    raise ValueError(f"source must be 'pretrained', 'demo' or a (spatial_h5, motion_h5) pair; "
-                     f"got {source!r}")

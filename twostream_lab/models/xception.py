@@ -13,7 +13,7 @@ consecutive flow frames, channels ``u[0..L-1]`` then ``v[0..L-1]``. Output index
 With the defaults the parameter counts are exactly those of the TF1 files:
 21,068,435 (54,534 non-trainable) for the spatial stream and 21,073,365 (54,568
 non-trainable) for the motion stream, so their weights load with
-:func:`twostream_lab.legacy.load_legacy_weights`.
+:func:`twostream_lab.weights.legacy.load_legacy_weights`.
 """
 
 from __future__ import annotations

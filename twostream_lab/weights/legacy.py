@@ -3,7 +3,7 @@
 ``keras.models.load_model`` cannot read the TF1 files of the pretrained two-stream models
 (their configs carry TF1-only fields and Lambda layers as marshalled Python bytecode), and
 deserialising a model config from a downloaded file would run code from that file. So the
-architecture is rebuilt in code (:mod:`twostream_lab.models`) and this module copies only
+architecture is rebuilt in code (:mod:`twostream_lab.models.xception`) and this module copies only
 the arrays in, with h5py. ``model_config`` and ``training_config`` are never read.
 
 Supported layouts:
@@ -433,7 +433,7 @@ def load_legacy_weights(model: keras.Model, path) -> keras.Model:
     ----------
     model : keras.Model
         A built model of the architecture the file was saved from, e.g.
-        :func:`twostream_lab.models.build_spatial_model`.
+        :func:`twostream_lab.models.xception.build_spatial_model`.
     path : str or Path
         A ``model.save()`` ``.h5`` of TF1 tf.keras, Keras 2 or Keras 3, or a Keras 3
         ``.weights.h5``.
@@ -453,7 +453,7 @@ def load_legacy_weights(model: keras.Model, path) -> keras.Model:
 
     Examples
     --------
-    >>> from twostream_lab.models import build_spatial_model
+    >>> from twostream_lab.models.xception import build_spatial_model
     >>> model = load_legacy_weights(build_spatial_model(), "spatial.h5")  # doctest: +SKIP
     """
     path = Path(path)

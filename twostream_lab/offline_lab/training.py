@@ -1,16 +1,9 @@
-"""Tiny two-stream models for the offline lab, trained on the synthetic clips.
+"""Training and evaluating the demo models (:mod:`twostream_lab.models.demo`) on synthetic clips.
 
-The demo models have the structure of the pretrained streams, only much smaller::
-
-    Input "input_spatial" / "input_motion"
-      -> BatchNormalization "data_norm" (moving mean/variance only: the input normalisation)
-      -> block1_conv -> block1_pool -> block2_conv -> block2_pool -> block3_conv   (3x3, ReLU)
-      -> GlobalAveragePooling2D "avg_pool" -> Dense softmax "predictions"
-
-They take 48 x 48 inputs (one RGB frame; a stack of 10 flow frames, ``u0..u9 v0..v9``) and
-score the eight :data:`~twostream_lab.synthetic.SYNTHETIC_CLASSES`. Their weights ship in
+The demo models take 48 x 48 inputs (one RGB frame; a stack of 10 flow frames, ``u0..u9 v0..v9``)
+and score the eight :data:`~twostream_lab.offline_lab.synthetic.SYNTHETIC_CLASSES`. Their weights ship in
 ``twostream_lab/weights/`` (:func:`load_demo_models`) and :func:`train_demo_models` rebuilds them
-reproducibly: synthetic clips (:func:`~twostream_lab.synthetic.make_synthetic_dataset`), TV-L1
+reproducibly: synthetic clips (:func:`~twostream_lab.offline_lab.synthetic.make_synthetic_dataset`), TV-L1
 flow (:func:`~twostream_lab.flow.compute_flow`) and exactly the inputs the prediction pipeline
 feeds (:mod:`twostream_lab.batching`). The held-out accuracies (:func:`evaluate_demo_models`,
 via :func:`~twostream_lab.predict.predict_video`) show the two-stream idea: the spatial stream
@@ -29,10 +22,18 @@ from typing import Any
 
 import keras
 import numpy as np
-from keras import layers
 
 from twostream_lab.batching import STACKED_FRAMES, prepare_frames, prepare_stacks, stack_starts
-from twostream_lab.synthetic import (
+from twostream_lab.models.demo import (
+    METRICS_FILE,
+    MOTION_WEIGHTS,
+    SPATIAL_WEIGHTS,
+    build_demo_motion_model,
+    build_demo_pair,
+    build_demo_spatial_model,
+    load_demo_models,
+)
+from twostream_lab.offline_lab.synthetic import (
     DEFAULT_NUM_FRAMES,
     DEFAULT_SIZE,
     MOTION_CHANCE,
@@ -44,201 +45,10 @@ from twostream_lab.synthetic import (
 )
 
 __all__ = [
-    "SPATIAL_DEMO_NAME",
-    "MOTION_DEMO_NAME",
-    "WEIGHTS_DIR",
-    "SPATIAL_WEIGHTS",
-    "MOTION_WEIGHTS",
-    "METRICS_FILE",
-    "build_demo_spatial_model",
-    "build_demo_motion_model",
-    "load_demo_models",
-    "demo_metrics",
     "evaluate_demo_models",
     "train_demo_models",
     "format_demo_metrics",
-    "run_train_demo",
 ]
-
-SPATIAL_DEMO_NAME = "spatial_demo"
-MOTION_DEMO_NAME = "motion_demo"
-
-#: The shipped weights and metrics.
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-SPATIAL_WEIGHTS = "demo_spatial.weights.h5"
-MOTION_WEIGHTS = "demo_motion.weights.h5"
-METRICS_FILE = "demo_metrics.json"
-
-_FILTERS = (16, 32, 32)
-_loaded: dict[tuple, tuple[keras.Model, keras.Model]] = {}
-
-
-def _backbone(x, filters: Sequence[int]):
-    """3x3 ReLU convolutions, each but the last followed by 2x2 max pooling."""
-    for i, width in enumerate(filters, start=1):
-        x = layers.Conv2D(width, 3, padding="same", activation="relu", name=f"block{i}_conv")(x)
-        if i < len(filters):
-            x = layers.MaxPooling2D(2, name=f"block{i}_pool")(x)
-    return x
-
-
-def _head(x, num_classes: int):
-    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    return layers.Dense(num_classes, activation="softmax", name="predictions")(x)
-
-
-def _check_shape(shape, length: int, what: str) -> tuple[int, ...]:
-    try:
-        dims = tuple(int(d) for d in shape)
-    except (TypeError, ValueError):
-        dims = ()
-    if len(dims) != length or min(dims) < 1:
-        raise ValueError(f"input_shape must be {what}, got {shape!r}")
-    return dims
-
-
-def build_demo_spatial_model(
-    *,
-    input_shape: Sequence[int] = (*DEFAULT_SIZE, 3),
-    num_classes: int = len(SYNTHETIC_CLASSES),
-    filters: Sequence[int] = _FILTERS,
-) -> keras.Model:
-    """The demo spatial stream: data_norm -> 3 small conv blocks -> avg_pool -> predictions.
-
-    Parameters
-    ----------
-    input_shape : (height, width, 3)
-        One RGB frame in 0..1 (:func:`twostream_lab.batching.prepare_frames`).
-    num_classes : int
-        Softmax size (8 synthetic classes).
-    filters : sequence of int
-        Width of each convolution block.
-
-    Returns
-    -------
-    keras.Model
-        ``spatial_demo`` with layers ``input_spatial``, ``data_norm``, ``block*_conv``,
-        ``avg_pool``, ``predictions``; random weights.
-
-    Examples
-    --------
-    >>> model = build_demo_spatial_model()
-    >>> model.input_shape, model.output_shape
-    ((None, 48, 48, 3), (None, 8))
-    """
-    shape = _check_shape(input_shape, 3, "(height, width, 3)")
-    inputs = keras.Input(shape=shape, name="input_spatial")
-    x = layers.BatchNormalization(axis=3, center=False, scale=False, name="data_norm")(inputs)
-    outputs = _head(_backbone(x, filters), int(num_classes))
-    return keras.Model(inputs, outputs, name=SPATIAL_DEMO_NAME)
-
-
-def build_demo_motion_model(
-    stacked_frames: int = STACKED_FRAMES,
-    *,
-    input_shape: Sequence[int] = DEFAULT_SIZE,
-    num_classes: int = len(SYNTHETIC_CLASSES),
-    filters: Sequence[int] = _FILTERS,
-) -> keras.Model:
-    """The demo motion stream: data_norm -> 3 small conv blocks -> avg_pool -> predictions.
-
-    Parameters
-    ----------
-    stacked_frames : int
-        ``L`` flow frames per input; the input has ``2L`` channels, ``u`` then ``v``
-        (:func:`twostream_lab.batching.prepare_stacks`).
-    input_shape : (height, width)
-        Spatial size of the flow stack.
-    num_classes : int
-        Softmax size (8 synthetic classes).
-    filters : sequence of int
-        Width of each convolution block.
-
-    Returns
-    -------
-    keras.Model
-        ``motion_demo`` with layers ``input_motion``, ``data_norm``, ``block*_conv``,
-        ``avg_pool``, ``predictions``; random weights.
-
-    Examples
-    --------
-    >>> build_demo_motion_model().input_shape
-    (None, 48, 48, 20)
-    """
-    if (isinstance(stacked_frames, bool) or int(stacked_frames) != stacked_frames
-            or stacked_frames < 1):
-        raise ValueError(f"stacked_frames must be a positive integer, got {stacked_frames!r}")
-    height, width = _check_shape(input_shape, 2, "(height, width): the channels are 2L")
-    inputs = keras.Input(shape=(height, width, 2 * int(stacked_frames)), name="input_motion")
-    x = layers.BatchNormalization(axis=3, center=False, scale=False, name="data_norm")(inputs)
-    outputs = _head(_backbone(x, filters), int(num_classes))
-    return keras.Model(inputs, outputs, name=MOTION_DEMO_NAME)
-
-
-def demo_metrics(directory: str | Path | None = None) -> dict[str, Any]:
-    """The metrics written next to the demo weights (the shipped ones by default).
-
-    Examples
-    --------
-    >>> sorted(demo_metrics()["accuracy"])
-    ['fused', 'motion', 'spatial']
-    """
-    path = Path(directory or WEIGHTS_DIR) / METRICS_FILE
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"no demo metrics at {path}; train the demo models there with "
-            f"train_demo_models(out_dir={str(path.parent)!r}) (or `twostream-lab train-demo`)"
-        )
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def _build_pair(metrics: dict[str, Any]) -> tuple[keras.Model, keras.Model]:
-    size = tuple(metrics["input_size"])
-    spatial = build_demo_spatial_model(input_shape=(*size, 3))
-    motion = build_demo_motion_model(metrics["stacked_frames"], input_shape=size)
-    return spatial, motion
-
-
-def load_demo_models(directory: str | Path | None = None) -> tuple[keras.Model, keras.Model]:
-    """The demo ``(spatial, motion)`` models with their trained weights.
-
-    Parameters
-    ----------
-    directory : path, optional
-        Folder with ``demo_spatial.weights.h5``, ``demo_motion.weights.h5`` and
-        ``demo_metrics.json`` (written by :func:`train_demo_models`); default: the weights
-        shipped in the package. The loaded pair is cached per folder (and file times), so
-        repeated calls are instant and return the same model objects.
-
-    Returns
-    -------
-    (keras.Model, keras.Model)
-        Spatial and motion streams; class names are
-        :data:`~twostream_lab.synthetic.SYNTHETIC_CLASSES`.
-
-    Examples
-    --------
-    >>> spatial, motion = load_demo_models()
-    >>> spatial.name, motion.input_shape
-    ('spatial_demo', (None, 48, 48, 20))
-    """
-    folder = Path(directory or WEIGHTS_DIR).resolve()
-    files = [folder / SPATIAL_WEIGHTS, folder / MOTION_WEIGHTS, folder / METRICS_FILE]
-    missing = [f.name for f in files if not f.is_file()]
-    if missing:
-        raise FileNotFoundError(
-            f"the demo weights folder {folder} lacks {', '.join(missing)}; train the demo models "
-            f"with train_demo_models(out_dir={str(folder)!r}) (or `twostream-lab train-demo`), "
-            "or reinstall twostream-lab to get the shipped weights"
-        )
-    key = (str(folder), *(f.stat().st_mtime_ns for f in files))
-    if key not in _loaded:
-        spatial, motion = _build_pair(demo_metrics(folder))
-        spatial.load_weights(files[0])
-        motion.load_weights(files[1])
-        _loaded[key] = (spatial, motion)
-    return _loaded[key]
-
 
 def _flows(videos: Sequence, method: str, workers: int | None, progress: bool, desc: str) -> list:
     from tqdm.auto import tqdm
@@ -292,7 +102,7 @@ def evaluate_demo_models(
     {'spatial': 0.25, 'motion': 0.5, 'fused': 1.0}
     """
     from twostream_lab.predict import model_input_size, predict_video
-    from twostream_lab.pretrained import TwoStream
+    from twostream_lab.models.two_stream import TwoStream
 
     spatial, motion = load_demo_models() if models is None else models
     size = model_input_size(spatial)[:2]
@@ -365,8 +175,9 @@ def _fit(model: keras.Model, x: np.ndarray, y: np.ndarray, *, epochs: int, batch
               verbose=2 if progress else 0)
 
 
-def _out_folder(out_dir: str | Path | None) -> Path:
-    from twostream_lab.paths import cache_dir
+def output_folder(out_dir: str | Path | None) -> Path:
+    """Where :func:`train_demo_models` writes: ``out_dir``, by default ``<cache>/demo-models``."""
+    from twostream_lab.data.paths import cache_dir
 
     return Path(out_dir) if out_dir is not None else cache_dir("demo-models", create=False)
 
@@ -450,7 +261,7 @@ def train_demo_models(
     import tensorflow as tf
 
     started, started_cpu = time.perf_counter(), time.process_time()
-    folder = _out_folder(out_dir)
+    folder = output_folder(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     eval_seed = seed + 1 if eval_seed is None else eval_seed
     size = tuple(int(s) for s in size)
@@ -496,7 +307,7 @@ def train_demo_models(
         },
     })
     # saved from fresh, uncompiled models as load_demo_models builds them: no optimizer state
-    for trained, fresh, name in zip((spatial, motion), _build_pair(metrics),
+    for trained, fresh, name in zip((spatial, motion), build_demo_pair(metrics),
                                     (SPATIAL_WEIGHTS, MOTION_WEIGHTS), strict=True):
         fresh.set_weights(trained.get_weights())
         fresh.save_weights(folder / name)
@@ -541,23 +352,3 @@ def format_demo_metrics(metrics: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def run_train_demo(
-    *, out_dir: str | Path | None = None, seed: int = 0, progress: bool = True
-) -> str:
-    """What ``twostream-lab train-demo`` does: train, save, and return the text to print.
-
-    Trains with :func:`train_demo_models` (default folder ``<cache>/demo-models``; the shipped
-    weights are ``out_dir=WEIGHTS_DIR``) and returns :func:`format_demo_metrics` plus where the
-    files went and how to use them.
-
-    Examples
-    --------
-    >>> print(run_train_demo(out_dir="demo-models"))  # doctest: +SKIP
-    """
-    folder = _out_folder(out_dir)
-    metrics = train_demo_models(seed=seed, out_dir=folder, progress=progress)
-    return (
-        f"{format_demo_metrics(metrics)}\n\n"
-        f"trained in {metrics['seconds']:.0f} s; weights and metrics written to {folder}\n"
-        f"use them with load_demo_models({str(folder)!r})"
-    )

@@ -17,21 +17,15 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from pathlib import Path
 
-from .paths import CACHE_ENV, DATA_ENV, atomic_file, cache_dir, data_dir
+from twostream_lab.data.paths import CACHE_ENV, DATA_ENV, atomic_file, cache_dir, data_dir, in_colab
 
 __all__ = ["DRIVE_CACHE_FOLDER", "in_colab", "keep_cache_in_drive", "save_upload",
            "upload_video"]
 
 #: The folder in "My Drive" that :func:`keep_cache_in_drive` uses.
 DRIVE_CACHE_FOLDER = "twostream-lab-cache"
-
-
-def in_colab() -> bool:
-    """Whether this runs in Google Colab (its ``google.colab`` module is loaded at start-up)."""
-    return "google.colab" in sys.modules
 
 
 def _require_colab(what: str) -> None:

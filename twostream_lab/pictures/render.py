@@ -1,6 +1,6 @@
 """The annotated demo video (the tutorial's frame figure for every stack) and inline playback.
 
-:func:`render_demo_video` builds the six-panel figure of :mod:`twostream_lab.plotting` once, then
+:func:`render_demo_video` builds the six-panel figure of :mod:`twostream_lab.pictures.plotting` once, then
 for every scored stack updates the images, bar lengths and labels, redraws only those, and sends
 the pixels (``canvas.buffer_rgba()``) to ffmpeg: H.264 (x264 preset ``veryfast``), ``yuv420p``,
 even width and height, so it plays in browsers, Colab and Jupyter. The tutorial built a new
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from twostream_lab.paths import atomic_file
-from twostream_lab.plotting import FIGSIZE, FrameLayout
+from twostream_lab.data.paths import atomic_file
+from twostream_lab.pictures.plotting import FIGSIZE, FrameLayout
 
 __all__ = ["render_demo_video", "show_video", "video_title"]
 

@@ -63,7 +63,7 @@ class RunTimeEstimate:
 
 
 def _seconds_per_input(model, batch_size: int) -> float:
-    from .predict import model_input_size
+    from twostream_lab.predict import model_input_size
 
     batch = np.zeros((batch_size, *model_input_size(model)), np.float32)
     model.predict_on_batch(batch)  # the first call also builds the computation
@@ -100,7 +100,7 @@ def estimate_run_time(video, models, *, flow_method: str = "tvl1", sampling: str
     >>> print(estimate_run_time(video, models))  # doctest: +SKIP
     expected time on this machine: about 5.4 min (flow: 249 frame pairs x 0.97 s = 241 s; ...)
     """
-    from .flow import compute_flow
+    from twostream_lab.flow import compute_flow
 
     length = models.stacked_frames
     stacks = max(video.num_frames - length, 0)

@@ -1,9 +1,4 @@
-"""Notebook helpers: the weights switch, a video picker, and a frame-by-frame explorer.
-
-:func:`choose_weights` / :func:`load_models`
-    The switch at the top of every notebook: ``WEIGHTS = "auto"`` takes the pretrained UCF101
-    models where they are available (cached, or downloadable in Colab) and the offline demo
-    models elsewhere, and says which it took and why.
+"""Notebook widgets: a video picker and a frame-by-frame explorer (user interface only).
 
 The two widgets work in Jupyter, JupyterLab and Colab with ipywidgets, and degrade to plain
 output where widgets cannot render (a script, a terminal, a static notebook viewer,
@@ -11,13 +6,13 @@ output where widgets cannot render (a script, a terminal, a static notebook view
 another, the explorer prints the frame it shows and draws that one frame as a static figure.
 
 :func:`video_picker`
-    The sample videos found in the data folder (:func:`twostream_lab.samples.available_samples`),
+    The sample videos found in the data folder (:func:`twostream_lab.data.samples.available_samples`),
     optionally the synthetic action clips of the offline lab, an upload of the student's own file
     and an http(s) URL field. ``picker.source`` is what the next cells read, ``picker.read()``
     reads it.
 :func:`frame_explorer`
     A slider over the frames that both streams scored, drawing the tutorial's six panels
-    (:func:`twostream_lab.plotting.frame_figure`): the RGB frame, u and v, and the top-5 bars of
+    (:func:`twostream_lab.pictures.plotting.frame_figure`): the RGB frame, u and v, and the top-5 bars of
     the spatial stream, the motion stream and their fusion for that frame.
 """
 
@@ -26,15 +21,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
-    "WeightsChoice",
-    "choose_weights",
-    "load_models",
     "WIDGETS_ENV",
-    "WEIGHTS_ENV",
     "SYNTHETIC_PREFIX",
     "widgets_available",
     "VideoPicker",
@@ -45,139 +35,12 @@ __all__ = [
 
 #: Set this environment variable to 0 / false / no / off to get the plain output everywhere.
 WIDGETS_ENV = "TWOSTREAM_LAB_WIDGETS"
-#: Overrides every notebook's ``WEIGHTS`` switch ("auto", "pretrained" or "demo"): how an
-#: instructor or CI runs all notebooks one way. The notebooks' output says that it did.
-WEIGHTS_ENV = "TWOSTREAM_LAB_WEIGHTS"
 
 #: A picker source that starts with this names a synthetic clip of that class, e.g.
 #: ``"synthetic:red moving up-left"``; it is generated, not read from disk.
 SYNTHETIC_PREFIX = "synthetic:"
 
 _OFF = {"0", "false", "no", "off"}
-
-
-@dataclass(frozen=True)
-class WeightsChoice:
-    """Which weights a notebook uses (``source``, as :func:`load_two_stream` takes it) and why."""
-
-    source: str | tuple[str, str]
-    reason: str
-    auto: bool = False
-
-    @property
-    def is_demo(self) -> bool:
-        """True for the offline demo models (synthetic classes, not UCF101)."""
-        return self.source == "demo"
-
-    def __str__(self) -> str:
-        name = self.source if isinstance(self.source, str) else "local .h5 files"
-        text = f"weights: {name} ({self.reason})"
-        if self.is_demo:
-            text += (
-                ".\nEvery prediction in this notebook comes from the offline demo models: tiny "
-                "networks trained on synthetic clips, not the UCF101 models."
-            )
-        return text
-
-
-def choose_weights(weights: str | tuple[str, str] = "auto") -> WeightsChoice:
-    """Resolve a notebook's ``WEIGHTS`` switch without loading anything.
-
-    Parameters
-    ----------
-    weights : "auto", "pretrained", "demo" or (spatial_h5, motion_h5)
-        ``"auto"`` takes ``"pretrained"`` when both streams are in the cache or when running in
-        Colab (where Google Drive can be reached; a 470 MB download on first use), else
-        ``"demo"``.
-
-    Examples
-    --------
-    >>> choose_weights("demo").is_demo
-    True
-    """
-    override = os.environ.get(WEIGHTS_ENV, "").strip()
-    if override:
-        if override not in ("auto", "pretrained", "demo"):
-            raise ValueError(f'{WEIGHTS_ENV} must be "auto", "pretrained" or "demo"; '
-                             f"got {override!r}")
-        chosen = _resolve_weights(override)
-        switch = f'"{weights}"' if isinstance(weights, str) else "your .h5 files"
-        why = f"set by {WEIGHTS_ENV}={override}, which overrides this notebook's WEIGHTS = {switch}"
-        if chosen.auto:
-            why += f"; {chosen.reason}"
-        return WeightsChoice(chosen.source, why, auto=chosen.auto)
-    return _resolve_weights(weights)
-
-
-def _resolve_weights(weights: str | tuple[str, str]) -> WeightsChoice:
-    if isinstance(weights, str) and weights == "auto":
-        from .pretrained import cached_pretrained
-
-        if all(files is not None for files in cached_pretrained().values()):
-            return WeightsChoice("pretrained", "auto: the pretrained weights are in the cache",
-                                 auto=True)
-        from .colab import in_colab
-
-        if in_colab():
-            where = ("from the mirror in TWOSTREAM_LAB_WEIGHTS_URL"
-                     if os.environ.get("TWOSTREAM_LAB_WEIGHTS_URL") else "from Google Drive")
-            return WeightsChoice(
-                "pretrained",
-                f"auto: in Colab; downloaded {where} on first use, 2 zips of 235 MB",
-                auto=True,
-            )
-        return WeightsChoice(
-            "demo",
-            'auto: the pretrained weights are not in the cache and this is not Colab; set '
-            'WEIGHTS = "pretrained" to download them (470 MB)',
-            auto=True,
-        )
-    if isinstance(weights, str) and weights in ("pretrained", "demo"):
-        return WeightsChoice(weights, f'chosen with WEIGHTS = "{weights}"')
-    if isinstance(weights, tuple | list) and len(weights) == 2:
-        return WeightsChoice((str(weights[0]), str(weights[1])), "your own .h5 files")
-    raise ValueError(
-        f'WEIGHTS must be "auto", "pretrained", "demo" or a pair of .h5 paths '
-        f'(spatial, motion); got {weights!r}'
-    )
-
-
-def load_models(weights: str | tuple[str, str] | WeightsChoice = "auto", *,
-                progress: bool = True):
-    """Load both streams for a notebook's ``WEIGHTS`` switch and print which weights they are.
-
-    With ``"auto"``, a failed pretrained download (offline, Google Drive's quota) prints the
-    reason and falls back to the demo models; an explicit ``"pretrained"`` raises instead.
-
-    Returns
-    -------
-    TwoStream
-        ``models.is_demo`` tells the cells below which kind of video to use.
-
-    Examples
-    --------
-    >>> models = load_models("demo")  # doctest: +SKIP
-    weights: demo (chosen with WEIGHTS = "demo")...
-    """
-    from .pretrained import PretrainedError, load_two_stream
-
-    choice = weights if isinstance(weights, WeightsChoice) else choose_weights(weights)
-    try:
-        models = load_two_stream(choice.source, progress=progress)
-    except PretrainedError as error:
-        if not choice.auto:
-            raise PretrainedError(
-                f"{error}\nIn this notebook: if your instructor hosts the weights, set "
-                'os.environ["TWOSTREAM_LAB_WEIGHTS_URL"] = "<their URL>" in a cell above and '
-                'run this cell again; to run on the offline demo models on purpose, set '
-                'WEIGHTS = "demo" (a graded activity run on them is reported as such).'
-            ) from error
-        choice = WeightsChoice(
-            "demo", f"auto: the pretrained weights could not be downloaded: {error}", auto=True
-        )
-        models = load_two_stream("demo")
-    print(choice)
-    return models
 
 
 def widgets_available() -> tuple[bool, str]:
@@ -323,7 +186,7 @@ class VideoPicker:
 
     def save_upload(self, name: str, content: bytes) -> Path:
         """Write an uploaded file into the upload folder and select it; returns its path."""
-        from .colab import save_upload
+        from twostream_lab.notebook.colab import save_upload
 
         path = save_upload(name, content, self._upload_dir)
         self._set(path, "")
@@ -336,7 +199,7 @@ class VideoPicker:
         size limit, unlike the widget's upload button, which drops files over about 1 MB there.
         Elsewhere, use the picker's upload button or ``picker.select(PATH)``.
         """
-        from .colab import in_colab, upload_video
+        from twostream_lab.notebook.colab import in_colab, upload_video
 
         if not in_colab():
             raise RuntimeError("picker.upload() uses Colab's uploader; here, use the picker's "
@@ -349,7 +212,7 @@ class VideoPicker:
         """Read the chosen video (or generate the chosen synthetic clip) as a :class:`Video`.
 
         ``max_frames`` and ``short_side`` go to :func:`twostream_lab.video.read_video`; ``seed`` to
-        :func:`twostream_lab.synthetic.make_synthetic_clip`.
+        :func:`twostream_lab.offline_lab.synthetic.make_synthetic_clip`.
         """
         if self.source is None:
             raise ValueError(
@@ -357,10 +220,10 @@ class VideoPicker:
                 "or run twostream_lab.download_samples() and make the picker again"
             )
         if isinstance(self.source, str) and self.source.startswith(SYNTHETIC_PREFIX):
-            from .synthetic import make_synthetic_clip
+            from twostream_lab.offline_lab.synthetic import make_synthetic_clip
 
             return make_synthetic_clip(self.source[len(SYNTHETIC_PREFIX):], seed=seed)
-        from .video import read_video
+        from twostream_lab.video import read_video
 
         return read_video(self.source, max_frames=max_frames, short_side=short_side)
 
@@ -371,7 +234,7 @@ class VideoPicker:
         self._dropdown = widgets.Dropdown(
             options=self._options(), description="video", layout=widgets.Layout(width="460px")
         )
-        from .colab import in_colab
+        from twostream_lab.notebook.colab import in_colab
 
         if in_colab():  # FileUpload drops files over ~1 MB in Colab (ipywidgets#3452)
             self._upload = widgets.HTML("to upload a video: <code>picker.upload()</code> "
@@ -448,7 +311,7 @@ class VideoPicker:
             '  choose another with picker.select(NAME), where NAME is a listed file name, a path, '
             f'an http(s) URL or "{SYNTHETIC_PREFIX}<class>"'
         )
-        from .colab import in_colab
+        from twostream_lab.notebook.colab import in_colab
 
         if in_colab():
             lines.append("  or upload your own with picker.upload() (Colab's uploader)")
@@ -490,11 +353,11 @@ def video_picker(
     >>> str(picker.source).startswith("synthetic:")
     True
     """
-    from .samples import available_samples
+    from twostream_lab.data.samples import available_samples
 
     classes: Sequence[str] = ()
     if synthetic:
-        from .synthetic import SYNTHETIC_CLASSES
+        from twostream_lab.offline_lab.synthetic import SYNTHETIC_CLASSES
 
         classes = SYNTHETIC_CLASSES
     return VideoPicker(
@@ -542,7 +405,7 @@ class FrameExplorer:
         """Draw frame ``index`` (default: the current one) and return the figure (not shown)."""
         import matplotlib.pyplot as plt
 
-        from .plotting import frame_figure
+        from twostream_lab.pictures.plotting import frame_figure
 
         if index is not None:
             self.index = self._check(index)

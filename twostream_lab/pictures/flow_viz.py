@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .flow import dequantize_flow
+from twostream_lab.flow import dequantize_flow
 
 __all__ = [
     "color_wheel",

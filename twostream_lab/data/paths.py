@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -29,6 +30,11 @@ STALE_AFTER = 3600.0
 
 CACHE_ENV = "TWOSTREAM_LAB_CACHE"
 DATA_ENV = "TWOSTREAM_LAB_DATA"
+
+
+def in_colab() -> bool:
+    """Whether this runs in Google Colab (its ``google.colab`` module is loaded at start-up)."""
+    return "google.colab" in sys.modules
 
 
 def cache_dir(*parts: str, create: bool = True) -> Path:

@@ -1,0 +1,1 @@
+"""Instructor tooling: the checker of executed student submissions (``checker``)."""
