@@ -91,7 +91,7 @@ def main() -> None:
 
     from twostream_lab.evaluation.dataset import UCF101_SPLIT1_TEST_VIDEOS, evaluate_videos
     from twostream_lab.flow import FLOW_METHODS
-    from twostream_lab.commands import parse_sampling
+    from twostream_lab.predict import parse_sampling
 
     sampling = parse_sampling(args.sampling)
     work = Path(tempfile.mkdtemp(prefix="bench-evaluate-"))

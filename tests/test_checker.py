@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from twostream_lab.instructor import checker
 from twostream_lab.instructor.checker import (
     ANSWER_PLACEHOLDER,
     CHECKS,
@@ -152,7 +151,7 @@ def test_template_strings_are_the_documented_ones():
     assert NOTEBOOK_ID == "activity-abseiling"
     assert NAME_PLACEHOLDER == "**Student name:** _write your name here_"
     assert ANSWER_PLACEHOLDER == "**Answer:** _write your answer here_"
-    assert QUESTIONS == ("q1", "q2", "q3")
+    assert QUESTIONS == ("q1", "q2", "q3", "q4", "q5")
     assert PREDICTION_TITLE == "Prediction for abseiling_k400.mp4"
 
 
@@ -761,6 +760,10 @@ def test_translated_notebook_is_read_by_its_cell_metadata(tmp_path):
                "时间通过十帧光流堆叠的通道进入运动流。")
     german = ("Im Gegensatz zu CNN2D + RNN braucht das Zwei-Strom-Modell keine rekurrente Schicht "
               "und lässt sich auf jedem Bild einzeln trainieren.")
+    spanish = ("El stream espacial eligió clases con cuerdas y paredes, y el de movimiento "
+               "clases con subidas lentas, porque cada uno ve una parte distinta del vídeo.")
+    portuguese = ("A confiança de 0,4 não quer dizer certeza: o softmax obriga a repartir a "
+                  "probabilidade entre as 101 classes, mesmo quando nenhuma é a certa.")
     nb = make_notebook()
     for cell in nb.cells:
         if cell.cell_type == "markdown" and METADATA_KEY not in cell.metadata:
@@ -769,14 +772,19 @@ def test_translated_notebook_is_read_by_its_cell_metadata(tmp_path):
     cell_with_role(nb, "answer", "q1").source = f"**Réponse :** {french}"
     cell_with_role(nb, "answer", "q2").source = f"**回答：** {chinese}"
     cell_with_role(nb, "answer", "q3").source = f"**Antwort**: {german}"
+    cell_with_role(nb, "answer", "q4").source = f"**Respuesta:** {spanish}"
+    cell_with_role(nb, "answer", "q5").source = f"**Resposta:** {portuguese}"
     result = check_one(nb, tmp_path, "filled.ipynb")
     assert result.ok, result.reasons
     assert result.student == "Marie Curie"
-    assert result.answers == {"q1": french, "q2": chinese, "q3": german}
+    assert result.answers == {"q1": french, "q2": chinese, "q3": german, "q4": spanish,
+                              "q5": portuguese}
     cell_with_role(nb, "student-name").source = "**Nom de l'étudiant :**  "
     cell_with_role(nb, "answer", "q1").source = ANSWER_PLACEHOLDER
     cell_with_role(nb, "answer", "q2").source = "**回答：**"
     cell_with_role(nb, "answer", "q3").source = "**Antwort:** _write your answer here_"
+    cell_with_role(nb, "answer", "q4").source = ANSWER_PLACEHOLDER
+    cell_with_role(nb, "answer", "q5").source = ""
     result = check_one(nb, tmp_path, "template.ipynb")
     assert [c.name for c in result.failed] == ["name", "answers"]
     assert result.check("answers").reason == "; ".join(
@@ -864,7 +872,7 @@ def test_csv_is_written_atomically(tmp_path, monkeypatch):
             raise RuntimeError("disk full")
         return "pass"
 
-    monkeypatch.setattr(checker, "_csv_mark", failing_mark)
+    monkeypatch.setattr("twostream_lab.instructor.report._csv_mark", failing_mark)
     with pytest.raises(RuntimeError, match="disk full"):
         write_csv(check_submissions(folder), report)
     assert report.read_text() == "the previous report\n"

@@ -231,7 +231,7 @@ def test_the_write_probe_leaves_nothing_behind(clip_file, tmp_path, capsys):
 
 def test_missing_optflow_names_the_fix_in_the_commands_spelling(clip_file, tmp_path, capsys,
                                                                monkeypatch):
-    import twostream_lab.flow as flow
+    import twostream_lab.flow.methods as flow
 
     monkeypatch.setattr(flow, "has_optflow", lambda: False)
     assert main(["flow", str(clip_file), "--out", str(tmp_path / "f.npz"), "--quiet"]) == 1
@@ -257,12 +257,13 @@ def test_a_video_over_the_memory_limit_suggests_max_frames(clip_file, tmp_path, 
 
 
 def test_weights_that_cannot_be_had(clip_file, capsys, monkeypatch):
+    import twostream_lab.models.two_stream as two_stream
     import twostream_lab.weights.pretrained as pretrained
 
     def offline(stream, **kwargs):
         raise pretrained.PretrainedError("cannot reach drive.google.com: this machine is offline")
 
-    monkeypatch.setattr(pretrained, "fetch_pretrained", offline)
+    monkeypatch.setattr(two_stream, "fetch_pretrained", offline)
     assert main(["predict", str(clip_file), "--quiet"]) == 1
     assert "this machine is offline" in _one_error(capsys)
 

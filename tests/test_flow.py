@@ -15,6 +15,9 @@ import numpy as np
 import pytest
 
 import twostream_lab.flow as flow_module
+import twostream_lab.flow.cache as flow_cache
+import twostream_lab.flow.methods as flow_methods
+import twostream_lab.flow.parallel as flow_parallel
 from twostream_lab.commands import flow_command
 from twostream_lab.flow import (
     FLOW_METHODS,
@@ -68,7 +71,7 @@ def moving() -> np.ndarray:
 def count_pairs(monkeypatch):
     """Count the frame pairs computed in this process by the OpenCV methods."""
     calls = {"pairs": 0}
-    real = flow_module._opencv_flow_function
+    real = flow_methods._opencv_flow_function
 
     def counting(spec):
         calc = real(spec)
@@ -79,7 +82,7 @@ def count_pairs(monkeypatch):
 
         return counted
 
-    monkeypatch.setattr(flow_module, "_opencv_flow_function", counting)
+    monkeypatch.setattr(flow_parallel, "_opencv_flow_function", counting)
     return calls
 
 
@@ -163,9 +166,9 @@ def test_worker_processes_give_byte_identical_flow(moving, method):
 
 
 def test_choose_workers_rule(monkeypatch):
-    monkeypatch.setattr(flow_module, "_available_cores", lambda: 2)
+    monkeypatch.setattr(flow_parallel, "_available_cores", lambda: 2)
     assert choose_workers("tvl1", 249) == 1
-    monkeypatch.setattr(flow_module, "_available_cores", lambda: 16)
+    monkeypatch.setattr(flow_parallel, "_available_cores", lambda: 16)
     assert choose_workers("tvl1", 249) == 8
     assert choose_workers("tvl1", 12) == 6, "no more processes than pairs / 2"
     assert choose_workers("tvl1", 2, 64, 80) == 1, "a few seconds of work: no processes"
@@ -288,7 +291,7 @@ def test_failed_cache_write_leaves_no_entry(moving, monkeypatch):
         file.write(b"PK partial")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(flow_module, "_write_npz", disk_full)
+    monkeypatch.setattr(flow_cache, "_write_npz", disk_full)
     with pytest.warns(RuntimeWarning, match="could not write the flow cache"):
         flow = compute_flow(moving, method="dis", progress=False)
     assert flow.u.shape == (4, 64, 80)
@@ -327,14 +330,14 @@ def test_memory_is_the_result_and_a_few_pairs(monkeypatch):
 def test_worker_chunks_are_bounded_in_bytes(monkeypatch):
     clip = translating_clip(n=12)
     sizes = []
-    real_runs = flow_module._runs
-    monkeypatch.setattr(flow_module, "_CHUNK_BYTES", 3 * 64 * 80 * 2 * 4)  # 3 pairs of float32
-    monkeypatch.setattr(flow_module, "_runs",
+    real_runs = flow_parallel._runs
+    monkeypatch.setattr(flow_parallel, "_CHUNK_BYTES", 3 * 64 * 80 * 2 * 4)  # 3 pairs of float32
+    monkeypatch.setattr(flow_parallel, "_runs",
                         lambda todo, size: sizes.append(size) or real_runs(todo, size))
     parallel = compute_flow(clip, method="dis", workers=2, cache=False, progress=False)
     serial = compute_flow(clip, method="dis", workers=1, cache=False, progress=False)
     assert sizes == [2], "ceil(11 pairs / (4 x 2 workers)) = 2 pairs, under the 3 that fit"
-    monkeypatch.setattr(flow_module, "_CHUNK_BYTES", 64 * 80 * 2 * 4)  # 1 pair
+    monkeypatch.setattr(flow_parallel, "_CHUNK_BYTES", 64 * 80 * 2 * 4)  # 1 pair
     single = compute_flow(clip, method="dis", workers=2, cache=False, progress=False)
     assert sizes == [2, 1]
     for other in (parallel, single):
@@ -388,7 +391,7 @@ def test_registry_lists_every_method():
     assert FLOW_METHODS["tvl1"].params["epsilon"] == 0.01
     assert dict(FLOW_METHODS["tvl1"].params) == dict(FLOW_METHODS["tvl1-tf"].params)
     tvl1 = cv2.optflow.DualTVL1OpticalFlow_create()
-    for name, setter in flow_module._TVL1_SETTERS.items():
+    for name, setter in flow_methods._TVL1_SETTERS.items():
         assert getattr(tvl1, "g" + setter[1:])() == pytest.approx(FLOW_METHODS["tvl1"].params[name])
     with pytest.raises(ValueError, match="unknown flow method 'brox'.*tvl1, tvl1-fast, dis"):
         compute_flow(translating_clip(), method="brox", cache=False)
@@ -407,14 +410,14 @@ def test_missing_optflow_gives_the_pip_fix(monkeypatch):
 
 
 def test_auto_records_and_shows_its_choice(monkeypatch, capsys):
-    monkeypatch.setattr(flow_module, "_tensorflow_gpu_available", lambda: False)
+    monkeypatch.setattr(flow_methods, "_tensorflow_gpu_available", lambda: False)
     flow = compute_flow(translating_clip(), method="auto", cache=False, progress=True)
     assert flow.method == "tvl1"
     assert "Optical flow (auto: tvl1)" in capsys.readouterr().err
-    monkeypatch.setattr(flow_module, "_tensorflow_gpu_available", lambda: True)
-    monkeypatch.setattr(flow_module, "_tvl1_tf_available", lambda: True)
+    monkeypatch.setattr(flow_methods, "_tensorflow_gpu_available", lambda: True)
+    monkeypatch.setattr(flow_methods, "_tvl1_tf_available", lambda: True)
     assert resolve_flow_method("auto") == "tvl1-tf"
-    monkeypatch.setattr(flow_module, "_tvl1_tf_available", lambda: False)
+    monkeypatch.setattr(flow_methods, "_tvl1_tf_available", lambda: False)
     assert resolve_flow_method("auto") == "tvl1"
 
 

@@ -5,7 +5,8 @@ written), what the student will learn, the setup cell first and the weights swit
 functions or classes re-implementing the library, executed top to bottom without errors, and
 machine-dependent outputs only in cells tagged ``nbval-ignore-output``. The activity notebook
 carries exactly what the instructor checker reads. The notebooks are what
-``tools/make_notebooks.py`` writes (sources, tags and metadata), so they can be regenerated.
+``tools/build_notebooks.py`` builds from their text sources ``notebooks/*.md`` (sources, tags
+and metadata), so the pair stays in sync.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ EXPECTED = [
 ]
 ACTIVITY = "06_activity_abseiling.ipynb"
 IGNORE = "nbval-ignore-output"
+EXERCISE = "exercise"  # a code cell the student completes
 # Text that must never appear in a compared (untagged) output: it differs between machines.
 MACHINE_DEPENDENT = [
     re.compile(r"/(work|tmp|root|home|content|Users)/"),  # absolute paths
@@ -76,8 +78,8 @@ def _python(source: str) -> str:
     )
 
 
-def _generator():
-    spec = importlib.util.spec_from_file_location("make_notebooks", ROOT / "tools" / "make_notebooks.py")
+def _builder():
+    spec = importlib.util.spec_from_file_location("build_notebooks", ROOT / "tools" / "build_notebooks.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -125,6 +127,8 @@ def test_first_code_cells_set_up_colab_and_choose_the_weights(name):
 def test_code_cells_call_the_library_instead_of_reimplementing_it(name):
     for cell in _code_cells(_read(name)):
         tree = ast.parse(_python(cell.source))
+        if EXERCISE in cell.metadata.get("tags", []):
+            continue  # the student's own code, checked by twostream_lab.notebook.exercises
         defined = [
             type(node).__name__ for node in ast.walk(tree)
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda))
@@ -141,6 +145,30 @@ def test_code_cells_call_the_library_instead_of_reimplementing_it(name):
         assert not imported & {"cv2", "imageio", "imageio_ffmpeg", "keras", "tensorflow"}, (
             f"{name} cell {cell.id} imports {sorted(imported)}"
         )
+
+
+@pytest.mark.parametrize("name", [n for n in EXPECTED if not n.startswith("06")])
+def test_each_teaching_notebook_ends_with_exercises(name):
+    nb = _read(name)
+    headings = [i for i, c in enumerate(nb.cells)
+                if c.cell_type == "markdown" and c.source.startswith("## Exercises")]
+    assert headings, f"{name} has no '## Exercises' section"
+    after = nb.cells[headings[-1]:]
+    assert all(not c.source.startswith("## ") for c in after[1:]), "exercises come last"
+    answers = [c for c in after if c.metadata.get(checker.METADATA_KEY, {}).get("role")
+               == checker.ROLE_ANSWER]
+    code = [c for c in after if EXERCISE in c.metadata.get("tags", [])]
+    assert len(answers) + len(code) >= 2, f"{name} has fewer than two exercises"
+    for cell in code:  # a code exercise comes with the library's self-check
+        assert "print(check_" in cell.source, f"{name} cell {cell.id} has no self-check"
+
+
+def test_the_notebooks_have_at_least_three_code_exercises_with_self_checks():
+    code = [c for name in EXPECTED for c in _read(name).cells
+            if EXERCISE in c.metadata.get("tags", [])]
+    assert len(code) >= 3
+    assert {"check_tutorial_cast", "check_flow_stack", "check_fusion_rule"} <= {
+        word for c in code for word in re.findall(r"check_\w+", c.source)}
 
 
 @pytest.mark.parametrize("name", EXPECTED)
@@ -161,7 +189,7 @@ def test_executed_top_to_bottom_without_errors_or_warnings(name):
 def test_only_machine_dependent_cells_are_tagged(name):
     for cell in _read(name).cells:
         tags = cell.metadata.get("tags", [])
-        assert set(tags) <= {IGNORE}, f"{name} cell {cell.id} has tags {tags}"
+        assert set(tags) <= {IGNORE, EXERCISE}, f"{name} cell {cell.id} has tags {tags}"
         if cell.cell_type != "code" or IGNORE in tags:
             continue
         for output in cell.outputs:
@@ -209,10 +237,12 @@ def test_activity_notebook_carries_the_checker_contract():
     ]
     for index, cell_type, _, source in answers:
         assert cell_type == "markdown" and source == checker.ANSWER_PLACEHOLDER
-        assert nb.cells[index - 1].source.startswith("**Question")  # the question right above
+        above = nb.cells[index - 1].source  # the question right above, in Spanish and English
+        assert above.startswith("**Pregunta") and "/ Question" in above.split("\n")[0]
     text = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
     for instruction in ("individual work", "name", "Submit the executed `.ipynb`",
-                        "text cell", checker.PREDICTION_TITLE):
+                        "text cell", checker.PREDICTION_TITLE, "Instrucciones",
+                        "Entrega el `.ipynb` ejecutado"):
         assert instruction in text
     for question in ("2D or a 3D", "disadvantage", "CNN2D + RNN"):
         assert question in text
@@ -230,19 +260,26 @@ def test_committed_activity_notebook_fails_only_for_what_the_student_must_add(tm
     )
 
 
-def test_notebooks_are_what_the_generator_writes():
-    generator = _generator()
-    assert list(generator.NOTEBOOK_BUILDERS) == EXPECTED
-    for name in EXPECTED:
-        built, committed = generator.build(name), _read(name)
-        assert committed.metadata.get(checker.METADATA_KEY) == built.metadata.get(checker.METADATA_KEY)
-        assert len(committed.cells) == len(built.cells), name
-        for new, old in zip(built.cells, committed.cells):
-            assert (old.id, old.cell_type, old.source) == (new.id, new.cell_type, new.source), (
-                f"{name} cell {old.id} differs from tools/make_notebooks.py: regenerate it"
-            )
-            meta = {k: v for k, v in old.metadata.items() if k not in ("execution",)}
-            assert meta == dict(new.metadata), f"{name} cell {old.id} metadata"
+def test_each_notebook_is_built_from_its_text_source():
+    builder = _builder()
+    assert [source.with_suffix(".ipynb").name for source in builder.sources()] == EXPECTED
+    for source in builder.sources():
+        built = builder.comparable(builder.build(source))
+        committed = builder.comparable(_read(source.with_suffix(".ipynb").name))
+        assert committed == built, (f"{source.with_suffix('.ipynb').name} differs from "
+                                    f"{source.name}: run python tools/build_notebooks.py --execute")
+
+
+def test_the_sync_check_finds_an_edited_source(tmp_path, monkeypatch):
+    builder = _builder()
+    source = builder.sources()[0]
+    edited = tmp_path / source.name
+    edited.write_text(source.read_text().replace("# 1. Introduction", "# 1. Introduction!"))
+    (tmp_path / source.with_suffix(".ipynb").name).write_bytes(
+        source.with_suffix(".ipynb").read_bytes())
+    monkeypatch.setattr(builder, "NOTEBOOKS", tmp_path)
+    assert builder.main(["--check"]) == 1
+    assert builder.main(["--check", "02"]) == 0  # no such notebook there: nothing differs
 
 
 @pytest.mark.parametrize("name", EXPECTED)

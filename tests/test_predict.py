@@ -13,13 +13,14 @@ import pytest
 
 import twostream_lab.flow
 from twostream_lab.batching import prepare_frames, prepare_stacks
-from twostream_lab.commands import parse_sampling, parse_weights, run_predict
+from twostream_lab.commands import parse_weights, run_predict
 from twostream_lab.flow import Flow, compute_flow
 from twostream_lab.fusion import fuse_scores
 from twostream_lab.predict import (
     DEFAULT_SAMPLES,
     PREDICT_MEMORY_LIMIT,
     Prediction,
+    parse_sampling,
     predict_video,
     read_for_prediction,
     sample_starts,
@@ -242,7 +243,7 @@ def test_cli_option_parsing():
 def test_run_predict_end_to_end_on_a_real_clip(models, ucf101_videos, tmp_path, monkeypatch):
     import imageio_ffmpeg
 
-    import twostream_lab.weights.pretrained
+    import twostream_lab.models.two_stream
     from twostream_lab.video import read_video
 
     monkeypatch.setattr(twostream_lab.models.two_stream, "load_two_stream", lambda source, **kw: models)

@@ -16,6 +16,7 @@ import pytest
 from loopback import closed_port, trickling_server
 
 import twostream_lab.video as video_module
+import twostream_lab.video_download as download_module
 from twostream_lab.data.paths import TEMP_PREFIX, cache_dir
 from twostream_lab.video import (
     MIN_MOTION_FRAMES,
@@ -426,7 +427,7 @@ def test_default_deadline_is_a_minute_or_the_size_at_a_slow_rate(monkeypatch):
         sizes.append(size)
         return 0.5
 
-    monkeypatch.setattr(video_module, "default_deadline", short)
+    monkeypatch.setattr(download_module, "default_deadline", short)
     with trickling_server(bytes(100), interval=0.05) as port:
         with pytest.raises(VideoError, match="within the default deadline of 0.5 s"):
             download_video(f"http://127.0.0.1:{port}/clip.mp4", timeout=5)

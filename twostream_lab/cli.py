@@ -105,7 +105,7 @@ def _weights(text: str) -> str:
 
 
 def _sampling(text: str) -> str | int:
-    from twostream_lab.commands import parse_sampling
+    from twostream_lab.predict import parse_sampling
     from twostream_lab.predict import DEFAULT_SAMPLES
 
     try:
@@ -388,7 +388,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _evaluate(args: argparse.Namespace) -> int:
     _check_writable(args.out, "--out")
-    from twostream_lab.evaluation.dataset import EvaluationError, run_evaluate
+    from twostream_lab.commands import run_evaluate
+    from twostream_lab.evaluation.dataset import EvaluationError
 
     try:
         text = run_evaluate(

@@ -3,7 +3,8 @@
 :mod:`twostream_lab.cli` parses the command line, checks the arguments and turns user errors
 into one-line messages; these functions do the work with the library's public API:
 ``doctor`` (:func:`doctor_report`), ``flow`` (:func:`flow_command`), ``predict``
-(:func:`run_predict`), ``demo`` (:func:`run_demo`) and ``train-demo`` (:func:`run_train_demo`).
+(:func:`run_predict`), ``demo`` (:func:`run_demo`), ``train-demo`` (:func:`run_train_demo`) and
+``evaluate`` (:func:`run_evaluate`).
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ import numpy as np
 from twostream_lab import __version__
 from twostream_lab.video import Video
 
-__all__ = ["doctor_report", "flow_command", "parse_sampling", "parse_weights", "run_demo",
-           "run_predict", "run_train_demo"]
+__all__ = ["doctor_report", "flow_command", "parse_weights", "run_demo",
+           "run_evaluate", "run_predict", "run_train_demo"]
 
 
 def _version(module: str) -> str:
@@ -100,21 +101,6 @@ def parse_weights(weights: str) -> str | tuple[str, str]:
     return parts[0], parts[1]
 
 
-def parse_sampling(sampling: str | int) -> str | int:
-    """The ``--sampling`` option: ``"all"``, ``"sampled"`` or a number of samples such as ``19``.
-
-    Examples
-    --------
-    >>> parse_sampling("19"), parse_sampling("all")
-    (19, 'all')
-    """
-    from twostream_lab.predict import check_sampling
-
-    if isinstance(sampling, str) and sampling.strip().isdigit():
-        sampling = int(sampling)
-    return check_sampling(sampling)
-
-
 def run_predict(
     video: str | Path | Video,
     *,
@@ -143,7 +129,7 @@ def run_predict(
     --------
     >>> print(run_predict("clip.mp4", weights="demo", out="demo.mp4"))  # doctest: +SKIP
     """
-    from twostream_lab.predict import as_video, predict_video, read_for_prediction
+    from twostream_lab.predict import as_video, parse_sampling, predict_video, read_for_prediction
 
     source = parse_weights(weights)
     sampling = parse_sampling(sampling)
@@ -275,3 +261,38 @@ def run_train_demo(
         f"trained in {metrics['seconds']:.0f} s; weights and metrics written to {folder}\n"
         f"use them with load_demo_models({str(folder)!r})"
     )
+
+
+def run_evaluate(
+    videos: str,
+    *,
+    weights: str = "pretrained",
+    flow: str = "tvl1",
+    sampling: str | int = "all",
+    out: str | os.PathLike,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    root: str | os.PathLike | None = None,
+    compare_flow: str | None = None,
+    batch_size: int = 8,
+    retry_failed: bool = False,
+    progress: bool = True,
+) -> str:
+    """What ``twostream-lab evaluate VIDEOS`` does; returns the text to print.
+
+    ``weights`` is the ``--weights`` option (``pretrained``, ``demo`` or
+    ``SPATIAL.h5,MOTION.h5``) and ``compare_flow`` the ``--compare-flow`` one (``tvl1,dis``);
+    everything else is passed to
+    :func:`~twostream_lab.evaluation.dataset.evaluate_videos`.
+
+    Examples
+    --------
+    >>> print(run_evaluate("clips/", weights="demo", flow="dis", out="results"))  # doctest: +SKIP
+    """
+    from twostream_lab.evaluation.dataset import evaluate_videos
+
+    methods = None if compare_flow is None else [m.strip() for m in compare_flow.split(",")]
+    return evaluate_videos(videos, parse_weights(weights), flow=flow, sampling=sampling,
+                           scheduler=scheduler, out=out, workers=workers, root=root,
+                           compare_flow=methods, batch_size=batch_size, retry_failed=retry_failed,
+                           progress=progress).text

@@ -31,30 +31,20 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib
-import inspect
 import json
 import os
-import re
 import shutil
-import socket
 import sys
-import threading
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from urllib.parse import urlsplit
-from urllib.request import url2pathname
-
-import pooch
-import requests
-import urllib3
-from requests.adapters import HTTPAdapter
 
 from twostream_lab.weights.legacy import WeightsError, read_weights_info
 from twostream_lab.data.paths import cache_dir, remove_stale_temporaries, temporary_folder
+from twostream_lab.weights.download import (GDriveDownloader, PretrainedError, _copy_file,
+                                            _http_download)
+from twostream_lab.weights.mirror import (MIRROR_ENV, SUMS_NAME, _LOCAL_HINT, _by_hand_mirror,
+                                          _mirror_url, _read_sums, weights_source)
 
 __all__ = ["MIRROR_ENV", "PRETRAINED", "GDriveDownloader", "PretrainedArchive",
            "PretrainedError", "PretrainedFiles", "cached_pretrained",
@@ -65,30 +55,17 @@ __all__ = ["MIRROR_ENV", "PRETRAINED", "GDriveDownloader", "PretrainedArchive",
 DOWNLOAD_URL = "https://drive.google.com/uc?id={id}"
 #: The same file for a person with a browser.
 MANUAL_URL = "https://drive.google.com/uc?id={id}"
-#: Seconds to wait for the download server to accept a connection before calling it offline.
+#: Seconds to wait for the download server to accept a connection before calling it offline
+#: (read by :func:`fetch_pretrained` at each call and passed to its downloaders).
 CONNECT_TIMEOUT = 5.0
-#: Seconds a download may go without receiving a byte before it is called stalled.
+#: Seconds a download may go without receiving a byte before it is called stalled (likewise).
 READ_TIMEOUT = 60.0
-#: The environment variable naming a mirror of the two zips (see :func:`fetch_pretrained`).
-MIRROR_ENV = "TWOSTREAM_LAB_WEIGHTS_URL"
-#: The checksum file a mirror holds beside the zips (the output of ``sha256sum``).
-SUMS_NAME = "SHA256SUMS"
 _STAMP = "complete.json"
 _CHUNK = 1 << 20
 #: Temporary names of earlier versions of this module in ``cache_dir("pretrained")`` (pooch's
 #: ``tmp*`` files, gdown's work folders and ``.part`` files, extraction folders, zips), removed
 #: like the ``paths.TEMP_PREFIX`` ones once they are an hour old. Only the lab writes there.
 _STALE = ("tmp*", ".gdown-*", "*.part", ".spatial-*", ".motion-*", "*.zip")
-_SUM_LINE = re.compile(r"([0-9a-fA-F]{64}) [ *](.+)")
-_GDOWN_LOCK = threading.Lock()
-
-
-class PretrainedError(RuntimeError):
-    """The pretrained weights could not be downloaded, verified or found."""
-
-
-class _Missing(PretrainedError):
-    """The server or folder has no such file (HTTP 404 or 410, or no file in the folder)."""
 
 
 @dataclass(frozen=True)
@@ -140,17 +117,9 @@ def _archive(stream: str) -> PretrainedArchive:
     except KeyError:
         raise ValueError(f"stream must be one of {sorted(PRETRAINED)}; got {stream!r}") from None
 
-
 def _by_hand(mirror: str | None = None) -> str:
-    local = ("load_two_stream(('/content/drive/MyDrive/spatial.h5', "
-             "'/content/drive/MyDrive/motion.h5')). Without any download, "
-             "load_two_stream('demo') gives the offline demo models.")
     if mirror is not None:
-        return (f"To get the weights by hand, download {mirror}/spatial.zip, "
-                f"{mirror}/motion.zip and {mirror}/{SUMS_NAME}, check them with "
-                f"`sha256sum -c {SUMS_NAME}`, unzip them, and pass the two .h5 files: "
-                f"{local} Without the mirror (unset ${MIRROR_ENV}) they come from Google "
-                "Drive.")
+        return _by_hand_mirror(mirror)
     spatial, motion = PRETRAINED["spatial"], PRETRAINED["motion"]
     return (
         f"If your instructor hosts the weights, set ${MIRROR_ENV} to their address (in a "
@@ -158,7 +127,8 @@ def _by_hand(mirror: str | None = None) -> str:
         f"To get the weights by hand, download the spatial zip ({spatial.manual_url}) and the "
         f"motion zip ({motion.manual_url}) in a browser (or add them to your own Google Drive "
         "and mount it in Colab: `from google.colab import drive; "
-        "drive.mount('/content/drive')`), unzip them, and pass the two .h5 files: " + local)
+        "drive.mount('/content/drive')`), unzip them, and pass the two .h5 files: "
+        + _LOCAL_HINT)
 
 
 def _sha256(path: Path) -> str:
@@ -167,288 +137,6 @@ def _sha256(path: Path) -> str:
         while chunk := file.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-# ---------------------------------------------------------------------------------------------
-# network
-
-
-def _check_reachable(url: str, timeout: float,
-                     what: str = "this machine seems to be offline") -> None:
-    """Fail within ``timeout`` seconds if the server of ``url`` does not accept a connection
-    (DNS included, which sockets alone cannot time out); ``what`` says what that means."""
-    parts = urlsplit(url)
-    address = (parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
-    outcome: dict[str, object] = {}
-
-    def connect() -> None:
-        try:
-            socket.create_connection(address, timeout=timeout).close()
-            outcome["ok"] = True
-        except OSError as exc:
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=connect, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if not outcome.get("ok"):
-        error = outcome.get("error")
-        # the socket's own timeout and the join's end together: both mean no answer
-        reason = (f"no answer within {timeout:g} s" if error is None
-                  or isinstance(error, TimeoutError) else error)
-        raise PretrainedError(f"cannot reach {address[0]} ({reason}): {what}")
-
-
-def _stalled(error: BaseException) -> bool:
-    """Whether a requests error is a read timeout (before or during the body)."""
-    pending, seen = [error], set()
-    while pending:
-        current = pending.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, requests.ReadTimeout | urllib3.exceptions.ReadTimeoutError):
-            return True
-        pending += [e for e in (current.__cause__, current.__context__, *current.args)
-                    if isinstance(e, BaseException)]
-    return False
-
-
-@contextmanager
-def _network_errors(url: str, read_timeout: float, refused_hint: str = "") -> Iterator[None]:
-    """Turn requests' errors into messages: an HTTP error status says so (``refused_hint`` is
-    added for 403 and 429), and a server that stopped sending says for how long."""
-    try:
-        yield
-    except requests.HTTPError as exc:
-        response = exc.response
-        code = getattr(response, "status_code", None)
-        reason = f" {response.reason}" if getattr(response, "reason", "") else ""
-        message = (f"the server answered HTTP {code}{reason} for "
-                   f"{getattr(response, 'url', None) or url}")
-        if code in (403, 429) and refused_hint:
-            message += f". {refused_hint}"
-        raise (_Missing if code in (404, 410) else PretrainedError)(message) from exc
-    except requests.RequestException as exc:
-        if not _stalled(exc):
-            raise
-        raise PretrainedError(
-            f"the server stopped sending data for {read_timeout:g} s while sending {url}: the "
-            "connection stalled. Run again to retry; on a network that is only slow, raise "
-            "twostream_lab.weights.pretrained.READ_TIMEOUT") from exc
-
-
-class _DefaultTimeoutAdapter(HTTPAdapter):
-    """Gives each request of its session a ``(connect, read)`` timeout unless it has one."""
-
-    def __init__(self, timeout: tuple[float, float]):
-        super().__init__()
-        self.default_timeout = timeout
-
-    def send(self, request, **kwargs):
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.default_timeout
-        return super().send(request, **kwargs)
-
-
-def _raise_for_status(response: requests.Response, *args, **kwargs) -> None:
-    response.raise_for_status()
-
-
-@contextmanager
-def _gdown_sessions(timeout: tuple[float, float]) -> Iterator[None]:
-    """While active, the requests sessions gdown makes get ``timeout`` as their default
-    ``(connect, read)`` timeout and raise on an HTTP error status.
-
-    gdown 5 never passes a timeout (a server that stops sending hangs it forever) and saves an
-    error page as the file; gdown 6 takes ``timeout=`` and checks the final status, but reads an
-    error page from Drive as a missing confirmation. Both make their session in
-    ``gdown.download._get_session``, wrapped here (one download at a time in this process, so
-    that the wrapper is removed as it was put).
-    """
-    module = importlib.import_module("gdown.download")
-    original = getattr(module, "_get_session", None)
-    if original is None:  # a gdown without it: its own timeout= (see GDriveDownloader) only
-        yield
-        return
-
-    @functools.wraps(original)
-    def get_session(*args, **kwargs):
-        made = original(*args, **kwargs)
-        session = made[0] if isinstance(made, tuple) else made
-        adapter = _DefaultTimeoutAdapter(timeout)
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
-        session.hooks["response"].append(_raise_for_status)
-        return made
-
-    with _GDOWN_LOCK:
-        module._get_session = get_session
-        try:
-            yield
-        finally:
-            module._get_session = original
-
-
-@dataclass
-class GDriveDownloader:
-    """A pooch downloader that fetches with gdown (Google Drive's confirmation pages and
-    cookies handled), after a quick reachability check so that offline fails fast.
-
-    gdown's HTTP requests get a ``(connect, read)`` timeout, so a server that stops sending
-    fails after ``read_timeout`` seconds instead of hanging, and an HTTP error status is
-    reported as such instead of being saved as the file. Any callable
-    ``downloader(url, output_file, pooch)`` that writes the file can replace it in
-    :func:`fetch_pretrained`.
-    """
-
-    progress: bool = True
-    timeout: float | None = None  # seconds to connect; None: CONNECT_TIMEOUT
-    read_timeout: float | None = None  # seconds without data; None: READ_TIMEOUT
-
-    def __call__(self, url: str, output_file, pooch_obj=None, check_only: bool = False) -> None:
-        connect = CONNECT_TIMEOUT if self.timeout is None else self.timeout
-        read = READ_TIMEOUT if self.read_timeout is None else self.read_timeout
-        _check_reachable(url, connect)
-        import gdown
-        from gdown import exceptions
-
-        # gdown 6 has DownloadError (an incomplete body, ...) above FileURLRetrievalError
-        download_error = getattr(exceptions, "DownloadError", exceptions.FileURLRetrievalError)
-        options = ({"timeout": (connect, read)}
-                   if "timeout" in inspect.signature(gdown.download).parameters else {})
-        output = Path(output_file)
-        work = temporary_folder(output.parent, "gdown")
-        try:
-            with _gdown_sessions((connect, read)), _network_errors(
-                    url, read, refused_hint="Google Drive refuses a file whose download quota "
-                    "is used up, or too many requests from one address; try again in a few "
-                    "hours"):
-                result = gdown.download(url, str(work / "download"), quiet=not self.progress,
-                                        **options)
-            if result is None:
-                raise PretrainedError(f"gdown could not download {url}")
-            os.replace(work / "download", output)
-        except exceptions.FileURLRetrievalError as exc:
-            raise PretrainedError(
-                "Google Drive did not hand out the file: it shows a page instead when the "
-                "file's download quota is used up ('Too many users have viewed or downloaded "
-                f"this file recently'; try again in a few hours). gdown said: {exc}") from exc
-        except download_error as exc:
-            raise PretrainedError(f"gdown could not download {url}: {exc}") from exc
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-
-
-def _http_download(url: str, output_file, pooch_obj=None, *, progress: bool = True) -> None:
-    """Download over plain HTTP(S) (a mirror) with pooch, with connect and read timeouts."""
-    _check_reachable(url, CONNECT_TIMEOUT,
-                     "this machine is offline, or the mirror's server is down")
-    downloader = pooch.HTTPDownloader(progressbar=progress, chunk_size=_CHUNK,
-                                      timeout=(CONNECT_TIMEOUT, READ_TIMEOUT))
-    with _network_errors(url, READ_TIMEOUT):
-        downloader(url, output_file, pooch_obj)
-
-
-def _copy_file(url: str, output_file, pooch_obj=None) -> None:
-    """Copy a ``file://`` URL (a mirror folder on this machine, e.g. a mounted Drive)."""
-    source = _local_path(url)
-    try:
-        shutil.copyfile(source, output_file)
-    except FileNotFoundError as exc:
-        raise _Missing(f"there is no file {source}") from exc
-
-
-# ---------------------------------------------------------------------------------------------
-# mirror
-
-
-def _local_path(url: str) -> Path:
-    return Path(url2pathname(urlsplit(url).path))
-
-
-def _mirror_url(mirror: str | os.PathLike | None) -> str | None:
-    """The mirror's base URL (http, https or file, no trailing slash), or None for Drive."""
-    if mirror is None:
-        mirror = os.environ.get(MIRROR_ENV, "")
-    text = os.fspath(mirror).strip()
-    if not text:
-        return None
-    parts = urlsplit(text)
-    scheme = parts.scheme.lower()
-    if len(scheme) <= 1:  # no scheme, or a Windows drive letter: a folder on this machine
-        return Path(text).expanduser().absolute().as_uri()
-    if PurePosixPath(parts.path).name in (SUMS_NAME, "spatial.zip", "motion.zip"):
-        raise ValueError(f"the mirror is the address of the folder holding spatial.zip, "
-                         f"motion.zip and {SUMS_NAME}, not of one file; got {text!r}: drop "
-                         f"the file name")
-    if scheme in ("http", "https"):
-        return text.rstrip("/")
-    if scheme == "file":
-        if parts.netloc not in ("", "localhost"):
-            raise ValueError(f"a file:// mirror must be a folder on this machine "
-                             f"(file:///path/to/folder); got {text!r}")
-        return _local_path(text).as_uri()
-    raise ValueError(f"the mirror ({MIRROR_ENV} or mirror=) must be an http://, https:// or "
-                     f"file:// URL or a folder; got {text!r}")
-
-
-def _parse_sums(text: str, url: str) -> dict[str, str]:
-    """``{file name: sha256}`` of the lines ``<64 hex>  name`` / ``<64 hex> *name``."""
-    sums = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        line = line.strip()
-        if not line:
-            continue
-        match = _SUM_LINE.fullmatch(line)
-        if match is None:
-            raise PretrainedError(
-                f"line {number} of {url} is {line[:80]!r}, not '<64 hex digits>  <file name>' "
-                f"as sha256sum writes it (is it a web page?): re-create it next to the zips "
-                f"with `sha256sum spatial.zip motion.zip > {SUMS_NAME}`")
-        sums[PurePosixPath(match[2].replace("\\", "/")).name] = match[1].lower()
-    return sums
-
-
-def _read_sums(mirror: str, work: Path, get) -> dict[str, str]:
-    url = f"{mirror}/{SUMS_NAME}"
-    if mirror.startswith("file:") and not _local_path(mirror).is_dir():
-        raise PretrainedError(
-            f"The mirror folder {_local_path(mirror)} does not exist (in Colab: is the Drive "
-            "mounted, `from google.colab import drive; drive.mount('/content/drive')`?).\n"
-            + _by_hand(mirror))
-    path = work / SUMS_NAME
-    try:
-        get(url, str(path), None)
-    except _Missing as exc:
-        raise PretrainedError(
-            f"The mirror {mirror} has no {SUMS_NAME} ({exc}): a mirror holds spatial.zip, "
-            f"motion.zip and {SUMS_NAME}, written next to the zips by "
-            f"`sha256sum spatial.zip motion.zip > {SUMS_NAME}`.\n" + _by_hand(mirror)) from exc
-    except (OSError, PretrainedError) as exc:
-        raise PretrainedError(f"Could not read {SUMS_NAME} from the mirror {mirror}: {exc}.\n"
-                              + _by_hand(mirror)) from exc
-    try:
-        return _parse_sums(path.read_text(encoding="utf-8", errors="replace"), url)
-    except PretrainedError as exc:
-        raise PretrainedError(f"The mirror's {SUMS_NAME} is not a checksum list: {exc}.\n"
-                              + _by_hand(mirror)) from exc
-
-
-def weights_source(mirror: str | os.PathLike | None = None) -> str:
-    """Say where :func:`fetch_pretrained` would download from (``twostream-lab doctor``).
-
-    Examples
-    --------
-    >>> weights_source("")
-    'Google Drive ($TWOSTREAM_LAB_WEIGHTS_URL not set)'
-    """
-    try:
-        base = _mirror_url(mirror)
-    except ValueError as exc:
-        return f"invalid: {exc}"
-    return (f"Google Drive (${MIRROR_ENV} not set)" if base is None
-            else f"the mirror {base} (Google Drive is not contacted)")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -603,11 +291,14 @@ def _fetch(archive: PretrainedArchive, mirror: str | None, work: Path, root: Pat
     expected = None
     if mirror is None:
         url = DOWNLOAD_URL.format(id=archive.drive_id)
-        get = downloader or GDriveDownloader(progress=progress)
+        get = downloader or GDriveDownloader(progress=progress, timeout=CONNECT_TIMEOUT,
+                                             read_timeout=READ_TIMEOUT)
     else:
         local = mirror.startswith("file:")
         sums = _read_sums(mirror, work, downloader or (
-            _copy_file if local else functools.partial(_http_download, progress=False)))
+            _copy_file if local else functools.partial(
+                _http_download, progress=False, connect_timeout=CONNECT_TIMEOUT,
+                read_timeout=READ_TIMEOUT)))
         expected = sums.get(archive.zip_name)
         if expected is None:
             raise PretrainedError(
@@ -616,7 +307,9 @@ def _fetch(archive: PretrainedArchive, mirror: str | None, work: Path, root: Pat
                 f"{SUMS_NAME}` next to the zips and upload it.\n" + _by_hand(mirror))
         url = f"{mirror}/{archive.zip_name}"
         get = downloader or (
-            _copy_file if local else functools.partial(_http_download, progress=progress))
+            _copy_file if local else functools.partial(
+                _http_download, progress=progress, connect_timeout=CONNECT_TIMEOUT,
+                read_timeout=READ_TIMEOUT))
     zip_path = work / archive.zip_name
     _download(archive, url, zip_path, get, progress, mirror)
     digest = _check_zip(zip_path, archive, url, expected, mirror)
