@@ -21,6 +21,8 @@ _SHARED_DATA = os.environ.get("TWOSTREAM_LAB_DATA")
 def isolated_cache(tmp_path_factory, monkeypatch) -> Path:
     cache = tmp_path_factory.mktemp("cache")
     monkeypatch.setenv("TWOSTREAM_LAB_CACHE", str(cache))
+    # notebooks/conftest.py sets it for nbval's kernels; a library test chooses its own weights
+    monkeypatch.delenv("TWOSTREAM_LAB_WEIGHTS", raising=False)
     return cache
 
 

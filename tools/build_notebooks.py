@@ -83,7 +83,7 @@ def execute(path: Path) -> float:
         os.environ.clear()
         os.environ.update(env)  # the kernel inherits this process's environment
         try:
-            client = NotebookClient(nb, timeout=900, kernel_name="python3",
+            client = NotebookClient(nb, timeout=900, kernel_name="python3", record_timing=False,
                                     resources={"metadata": {"path": str(NOTEBOOKS)}})
             started = time.perf_counter()
             client.execute()

@@ -61,7 +61,8 @@ def choose_weights(weights: str | tuple[str, str] = "auto") -> WeightsChoice:
     weights : "auto", "pretrained", "demo" or (spatial_h5, motion_h5)
         ``"auto"`` takes ``"pretrained"`` when both streams are in the cache or when running in
         Colab (where Google Drive can be reached; a 470 MB download on first use), else
-        ``"demo"``.
+        ``"demo"``. ``$TWOSTREAM_LAB_WEIGHTS`` ("auto", "pretrained" or "demo") overrides a
+        named choice, and the reason says so; a pair of files is never overridden.
 
     Examples
     --------
@@ -69,12 +70,12 @@ def choose_weights(weights: str | tuple[str, str] = "auto") -> WeightsChoice:
     True
     """
     override = os.environ.get(WEIGHTS_ENV, "").strip()
-    if override:
+    if override and isinstance(weights, str):  # files named explicitly are never replaced
         if override not in ("auto", "pretrained", "demo"):
             raise ValueError(f'{WEIGHTS_ENV} must be "auto", "pretrained" or "demo"; '
                              f"got {override!r}")
         chosen = _resolve_weights(override)
-        switch = f'"{weights}"' if isinstance(weights, str) else "your .h5 files"
+        switch = f'"{weights}"'
         why = f"set by {WEIGHTS_ENV}={override}, which overrides this notebook's WEIGHTS = {switch}"
         if chosen.auto:
             why += f"; {chosen.reason}"
