@@ -105,17 +105,16 @@ class Prediction:
     @property
     def expected_frames(self) -> int | None:
         """The frames the video should have had: ``declared_frames``, at most ``max_frames``."""
-        if self.declared_frames is None:
-            return None
-        return min(self.declared_frames, self.max_frames or self.declared_frames)
+        from twostream_lab.video import expected_frame_count
+
+        return expected_frame_count(self.declared_frames, self.max_frames)
 
     @property
     def truncated(self) -> bool:
         """Whether clearly fewer frames were decoded than the file declares (a damaged file)."""
-        from twostream_lab.video import TRUNCATION_RATIO
+        from twostream_lab.video import is_truncated
 
-        expected = self.expected_frames
-        return expected is not None and self.num_frames < TRUNCATION_RATIO * expected
+        return is_truncated(self.num_frames, self.declared_frames, self.max_frames)
 
     @property
     def shortened(self) -> bool:

@@ -66,6 +66,21 @@ class TruncatedVideoWarning(UserWarning):
     """A video decoded clearly fewer frames than its file declares (damaged or cut off)."""
 
 
+def expected_frame_count(declared_frames: int | None, max_frames: int | None) -> int | None:
+    """The frames a read should give: the file's declared count, at most ``max_frames``
+    (None when the file declares none)."""
+    if declared_frames is None:
+        return None
+    return min(declared_frames, max_frames or declared_frames)
+
+
+def is_truncated(num_frames: int, declared_frames: int | None, max_frames: int | None) -> bool:
+    """Whether clearly fewer frames were decoded than expected (under :data:`TRUNCATION_RATIO`),
+    as from a damaged or cut file."""
+    expected = expected_frame_count(declared_frames, max_frames)
+    return expected is not None and num_frames < TRUNCATION_RATIO * expected
+
+
 @dataclass(frozen=True, eq=False)
 class Video:
     """A decoded video clip.
@@ -153,9 +168,7 @@ class Video:
     @property
     def expected_frames(self) -> int | None:
         """The frames reading should have given: ``declared_frames``, at most ``max_frames``."""
-        if self.declared_frames is None:
-            return None
-        return min(self.declared_frames, self.max_frames or self.declared_frames)
+        return expected_frame_count(self.declared_frames, self.max_frames)
 
     @property
     def truncated(self) -> bool:
@@ -167,8 +180,7 @@ class Video:
         >>> Video(frames, 25.0, "cut.mp4", "cut.mp4", declared_frames=250).truncated
         True
         """
-        expected = self.expected_frames
-        return expected is not None and self.num_frames < TRUNCATION_RATIO * expected
+        return is_truncated(self.num_frames, self.declared_frames, self.max_frames)
 
     def __repr__(self) -> str:
         declared = f", declared_frames={self.declared_frames}" if self.truncated else ""
