@@ -86,3 +86,19 @@ def test_demo_loads_the_shipped_models_and_records_the_choice():
     models = load_two_stream("demo")
     assert models.is_demo and models.class_names == SYNTHETIC_CLASSES
     assert str(models.choice).startswith('weights: demo (chosen with WEIGHTS = "demo")')
+
+
+def test_a_mistyped_switch_fails_even_when_overridden(monkeypatch):
+    monkeypatch.setenv(WEIGHTS_ENV, "demo")
+    with pytest.raises(ValueError, match="got 'pretraned'"):
+        choose_weights("pretraned")
+
+
+def test_the_override_never_replaces_named_files_or_the_command_line(monkeypatch, tmp_path):
+    from twostream_lab.commands import run_demo
+
+    monkeypatch.setenv(WEIGHTS_ENV, "pretrained")
+    assert choose_weights(("s.h5", "m.h5")).source == ("s.h5", "m.h5")
+    monkeypatch.setattr(two_stream, "fetch_pretrained", _unavailable)  # it must not be asked
+    text = run_demo(str(tmp_path / "demo.mp4"), progress=False)
+    assert "weights: demo" in text

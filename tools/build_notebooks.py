@@ -3,7 +3,8 @@
     python tools/build_notebooks.py                 # notebooks/*.md -> notebooks/*.ipynb (no outputs)
     python tools/build_notebooks.py --execute       # build, then execute each in a fresh kernel
     python tools/build_notebooks.py --execute 06    # only the notebooks whose name starts with 06
-    python tools/build_notebooks.py --check         # exit 1 if an .ipynb differs from its .md
+    python tools/build_notebooks.py --check         # exit 1 if an .ipynb differs from its .md or
+                                                    # was built but not executed
 
 The source of every notebook is ``notebooks/NN_name.md``, MyST markdown read by jupytext: an
 instructor edits the text there (any editor, or Jupyter with jupytext, which opens the pair) and
@@ -108,8 +109,11 @@ def main(argv: list[str] | None = None) -> int:
         path = source.with_suffix(".ipynb")
         built = build(source)
         if args.check:
-            if not path.is_file() or comparable(nbformat.read(path, as_version=4)) != comparable(built):
-                differing.append(path.name)
+            committed = nbformat.read(path, as_version=4) if path.is_file() else None
+            if committed is None or comparable(committed) != comparable(built) or any(
+                    cell.cell_type == "code" and cell.execution_count is None
+                    for cell in committed.cells):
+                differing.append(path.name)  # out of date, or built but never executed
             continue
         nbformat.write(built, path)
         if args.execute:

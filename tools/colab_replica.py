@@ -175,8 +175,8 @@ class CountingServer:
                 pass
 
             def do_GET(self):
+                served[self.path] += 1  # counted first: an aborted transfer counts too
                 super().do_GET()
-                served[self.path] += 1
 
         self.httpd = http.server.ThreadingHTTPServer(
             ("127.0.0.1", 0), functools.partial(Handler, directory=str(root)))
@@ -441,7 +441,12 @@ def main(argv: list[str] | None = None) -> int:
     notebooks = sorted(p for p in (ROOT / "notebooks").glob("*.ipynb")
                        if not args.only or p.name.startswith(tuple(args.only)))
     work = (args.work or Path(tempfile.mkdtemp(prefix="colab-replica-"))).resolve()
+    marker = work / ".colab-replica"
+    if args.work is not None and work.exists() and any(work.iterdir()) and not marker.exists():
+        log(f"refused: {work} is not empty and was not made by the replica; give a new folder")
+        return 2
     work.mkdir(parents=True, exist_ok=True)
+    marker.touch()
     started = time.perf_counter()
     server = None
     problems: dict[str, list[str]] = {}
@@ -462,7 +467,6 @@ def main(argv: list[str] | None = None) -> int:
         for folder in ("content", "www", "ipython", "jupyter", "executed", "google-drive"):
             shutil.rmtree(work / folder, ignore_errors=True)
         content = work / "content"
-        copy_checkout(content)
         server = serve_stand_ins(work, shared)
         env = kernel_environment(work, python, server, shared)
         jupyter_path = write_kernelspec(work, python)
@@ -472,6 +476,8 @@ def main(argv: list[str] | None = None) -> int:
             path = executed / source.name
             student_copy(source, path)
             fresh_machine(venv, image, work / "home")
+            shutil.rmtree(content, ignore_errors=True)  # a new machine: a new working folder
+            copy_checkout(content)
             try:
                 seconds = execute(path, content, env, jupyter_path)
             except ReplicaFailure as failure:

@@ -135,7 +135,7 @@ def _file_name(suffix: str, what: str, example: str) -> Callable[[str], str]:
     """
 
     def parse(text: str) -> str:
-        if Path(text).suffix != suffix and not Path(text).expanduser().is_dir():
+        if Path(text).suffix.lower() != suffix and not Path(text).expanduser().is_dir():
             raise argparse.ArgumentTypeError(
                 f"{what}: give a file name ending in {suffix}, such as {example}; got {text!r}"
             )

@@ -148,9 +148,10 @@ def run_predict(
     else:
         clip = as_video(video)
 
-    from twostream_lab.models.two_stream import load_two_stream  # loads TensorFlow: after the checks
+    from twostream_lab.models.two_stream import WeightsChoice, load_two_stream  # TensorFlow: last
 
-    models = load_two_stream(source, progress=progress)
+    # the command line's choice is explicit: $TWOSTREAM_LAB_WEIGHTS (for notebooks) does not apply
+    models = load_two_stream(WeightsChoice(source, "chosen with --weights"), progress=progress)
     flow = None
     if out is not None:
         from twostream_lab.flow import compute_flow

@@ -20,6 +20,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 from twostream_lab.data.paths import atomic_file, data_dir
 
@@ -67,6 +68,8 @@ class SampleVideo:
             return self.url
         if urlsplit(mirror).scheme in ("http", "https"):
             return f"{mirror.rstrip('/')}/{self.folder}/{self.name}"
+        if urlsplit(mirror).scheme == "file":
+            mirror = url2pathname(urlsplit(mirror).path)
         return str(Path(mirror).expanduser() / self.folder / self.name)
 
 
@@ -234,8 +237,8 @@ def _fetch(sample: SampleVideo, progress: bool) -> Path:
             shutil.copyfile(source, tmp)
         got = _sha256(tmp)
         if got != sample.sha256:
-            raise ValueError(f"checksum mismatch: the file at {source} is not the expected "
-                             f"one (SHA-256 {got[:12]}..., expected {sample.sha256[:12]}...)")
+            raise ValueError(f"checksum mismatch: the server sent another file (SHA-256 "
+                             f"{got[:12]}..., expected {sample.sha256[:12]}...)")
     return target
 
 

@@ -69,6 +69,7 @@ def choose_weights(weights: str | tuple[str, str] = "auto") -> WeightsChoice:
     >>> choose_weights("demo").is_demo
     True
     """
+    named = _resolve_weights(weights)  # a mistyped switch fails even when overridden
     override = os.environ.get(WEIGHTS_ENV, "").strip()
     if override and isinstance(weights, str):  # files named explicitly are never replaced
         if override not in ("auto", "pretrained", "demo"):
@@ -80,7 +81,7 @@ def choose_weights(weights: str | tuple[str, str] = "auto") -> WeightsChoice:
         if chosen.auto:
             why += f"; {chosen.reason}"
         return WeightsChoice(chosen.source, why, auto=chosen.auto)
-    return _resolve_weights(weights)
+    return named
 
 
 def _resolve_weights(weights: str | tuple[str, str]) -> WeightsChoice:

@@ -109,7 +109,8 @@ def upload_video(folder: str | os.PathLike | None = None) -> Path:
         raise ValueError("no file was uploaded: run the cell again and choose a video file")
     name, content = next(iter(uploaded.items()))
     path = save_upload(name, content, folder)
-    stray = Path.cwd() / name
-    if stray.is_file() and stray.resolve() != path.resolve():
-        stray.unlink()
+    for uploaded_name in uploaded:  # Colab's copies in the working folder (only one is used)
+        stray = Path.cwd() / uploaded_name
+        if stray.is_file() and stray.resolve() != path.resolve():
+            stray.unlink()
     return path
