@@ -75,8 +75,12 @@ def test_flow_writes_the_quantised_flow(clip_file, tmp_path, capsys):
 def test_predict_with_demo_weights_prints_json(clip_file, capsys):
     assert main(["predict", str(clip_file), "--weights", "demo", "--flow", "dis", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert set(data) >= {"spatial", "motion", "fused"} or "top_k" in json.dumps(data)
-    assert "demo" in json.dumps(data).lower()
+    assert data["weights"] == "demo" and data["demo"] is True
+    assert set(data["top_k"]) == {"spatial", "motion", "fused"}
+    assert all(len(top) == 5 for top in data["top_k"].values())
+    fused = data["scores"]["fused"]
+    assert data["top_k"]["fused"][0]["class"] == max(fused, key=fused.get)
+    assert data["video_out"] is None
 
 
 def test_predict_rejects_a_bad_weights_option(clip_file, capsys):

