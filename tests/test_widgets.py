@@ -239,8 +239,9 @@ def test_widget_display_shows_the_widget_and_draws_into_it(scored, data_folder, 
     video, flow, prediction = scored
     explorer = widgets.frame_explorer(video, flow, prediction, index=1, use_widgets=True)
     explorer._ipython_display_()
-    assert shown[-2:] == [explorer.figure, explorer.widget]  # drawn into the Output, then shown
+    assert shown[-1] is explorer.widget
     assert explorer.figure.axes[0].get_title() == "RGB frame 1"
+    assert explorer._image.value.startswith(b"\x89PNG")  # the picture is in the widget's state
     picker = widgets.video_picker(use_widgets=True)
     picker._ipython_display_()
     assert shown[-1] is picker.widget

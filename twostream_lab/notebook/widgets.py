@@ -434,20 +434,22 @@ class FrameExplorer:
             continuous_update=False,
             layout=widgets.Layout(width="600px"),
         )
-        self._output = widgets.Output()
+        # The figure goes into an Image widget as PNG bytes, not into an Output widget: its
+        # state then holds the picture itself, and no output is routed through the widget.
+        self._image = widgets.Image(format="png")
         self._slider.observe(self._on_slide, names="value")
-        return widgets.VBox([self._slider, self._output])
+        return widgets.VBox([self._slider, self._image])
 
     def _on_slide(self, change) -> None:
         self._render(change["new"])
 
     def _render(self, index: int) -> None:
-        from IPython.display import display
+        import io
 
         figure = self.draw(index)
-        self._output.clear_output(wait=True)
-        with self._output:
-            display(figure)
+        png = io.BytesIO()
+        figure.savefig(png, format="png")
+        self._image.value = png.getvalue()
 
     def text(self) -> str:
         """The plain-text line shown above the static figure where widgets do not render."""
