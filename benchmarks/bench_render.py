@@ -34,7 +34,6 @@ import numpy as np  # noqa: E402
 
 from twostream_lab.data.classes import UCF101_CLASSES  # noqa: E402
 from twostream_lab.flow import compute_flow  # noqa: E402
-from twostream_lab.fusion import fuse_scores  # noqa: E402
 from twostream_lab.data.paths import data_dir  # noqa: E402
 from twostream_lab.pictures.plotting import frame_figure  # noqa: E402
 from twostream_lab.predict import Prediction  # noqa: E402
@@ -57,9 +56,7 @@ def _inputs(num_stacks: int, flow_method: str):
     spatial = rng.dirichlet(np.full(C, 0.1), T).astype(np.float32)
     motion = rng.dirichlet(np.full(C, 0.1), T - 10).astype(np.float32)
     prediction = Prediction(
-        spatial=spatial, motion=motion, fused=fuse_scores(spatial[: T - 10], motion),
-        spatial_video=spatial.mean(0), motion_video=motion.mean(0),
-        fused_video=fuse_scores(spatial.mean(0), motion.mean(0)),
+        spatial=spatial, motion=motion,
         spatial_indices=np.arange(T), motion_indices=np.arange(T - 10),
         class_names=UCF101_CLASSES, video_name=video.name, source="pretrained", num_frames=T,
     )

@@ -4,8 +4,10 @@ The committed outputs come from the offline demo mode, and ``WEIGHTS = "auto"`` 
 pretrained models when they are in the cache. So the kernels get a fresh, empty cache: the result
 of ``pytest --nbval notebooks/`` does not depend on what this machine downloaded before. And
 ``TWOSTREAM_LAB_WEIGHTS=demo`` runs the activity, whose switch says "pretrained", on the demo
-models, as its committed outputs say. The pretrained path runs in the Colab replica
-(``tools/colab_replica.py``).
+models, as its committed outputs say. ``TWOSTREAM_LAB_DATA`` is removed, as when the outputs
+were made (``tools/build_notebooks.py``): the notebooks that read a real clip when one is present
+then reproduce their committed synthetic stand-in. The pretrained path and the real clips run in
+the Colab replica (``tools/colab_replica.py``).
 """
 
 import atexit
@@ -13,8 +15,22 @@ import os
 import shutil
 import tempfile
 
+import pytest
+
 _cache = tempfile.mkdtemp(prefix="twostream-lab-nbval-")
 atexit.register(shutil.rmtree, _cache, ignore_errors=True)
 os.environ["TWOSTREAM_LAB_CACHE"] = _cache
 os.environ["TWOSTREAM_LAB_WEIGHTS"] = "demo"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    """Start each notebook's kernel (in its first cell's setup) without ``TWOSTREAM_LAB_DATA``;
+    the library tests in this process keep it."""
+    data = os.environ.pop("TWOSTREAM_LAB_DATA", None)
+    try:
+        yield
+    finally:
+        if data is not None:
+            os.environ["TWOSTREAM_LAB_DATA"] = data

@@ -26,6 +26,13 @@ def isolated_cache(tmp_path_factory, monkeypatch) -> Path:
     return cache
 
 
+@pytest.fixture
+def empty_data(tmp_path, monkeypatch) -> Path:
+    """A data folder with no sample videos (as on a fresh machine)."""
+    monkeypatch.setenv("TWOSTREAM_LAB_DATA", str(tmp_path / "nothing"))
+    return tmp_path / "nothing"
+
+
 def _shared(*parts: str) -> Path:
     if not _SHARED_DATA:
         pytest.skip("TWOSTREAM_LAB_DATA is not set: the real sample clips are absent")
@@ -64,6 +71,25 @@ def legacy_fixtures() -> Path:
     return root
 
 
+def _write_clip(path: Path, frames, fps: float = 25.0) -> Path:
+    """Write RGB uint8 frames ``(T, H, W, 3)`` (T may be 0) as an MJPG .avi; return ``path``."""
+    import cv2
+
+    height, width = frames.shape[1:3]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
+    assert writer.isOpened(), f"OpenCV cannot write {path}"
+    for frame in frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path
+
+
+@pytest.fixture(scope="session")
+def write_clip():
+    """``write_clip(path, frames, fps=25.0) -> path``: the tests' one way to make a video file."""
+    return _write_clip
+
+
 @pytest.fixture(scope="session")
 def make_scored_clip():
     """A factory: random frames, flow and per-frame scores of ``T`` frames, as (Video, Flow,
@@ -71,7 +97,6 @@ def make_scored_clip():
     import numpy as np
 
     from twostream_lab.flow import Flow
-    from twostream_lab.fusion import fuse_scores
     from twostream_lab.predict import Prediction
     from twostream_lab.video import Video
 
@@ -84,9 +109,7 @@ def make_scored_clip():
         spatial = rng.dirichlet(np.ones(C), T).astype(np.float32)
         motion = rng.dirichlet(np.ones(C), T - 10).astype(np.float32)
         prediction = Prediction(
-            spatial=spatial, motion=motion, fused=fuse_scores(spatial[: T - 10], motion),
-            spatial_video=spatial.mean(0), motion_video=motion.mean(0),
-            fused_video=fuse_scores(spatial.mean(0), motion.mean(0)),
+            spatial=spatial, motion=motion,
             spatial_indices=np.arange(T), motion_indices=np.arange(T - 10),
             class_names=class_names, video_name="clip.mp4", source="demo", num_frames=T,
         )

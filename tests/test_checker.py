@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import os
 import re
 import stat
@@ -172,7 +173,10 @@ def test_name_not_filled_in(tmp_path, text):
     nb = make_notebook()
     cell_with_role(nb, "student-name").source = text
     result = check_one(nb, tmp_path)
-    assert "student name is not filled in" in failed_only(result, "name")
+    assert failed_only(result, "name") == (
+        "the student name is not filled in (still '**Student name:** _write your name here_' or "
+        "empty)"
+    )
     assert result.student == ""
 
 
@@ -235,7 +239,9 @@ def test_answer_left_as_template_or_empty(tmp_path, text):
     nb = make_notebook()
     cell_with_role(nb, "answer", "q2").source = text
     result = check_one(nb, tmp_path)
-    assert failed_only(result, "answers") == "q2 not answered (empty or still the template)"
+    assert failed_only(result, "answers") == (
+        f"q2 not answered (empty or still {ANSWER_PLACEHOLDER!r})"
+    )
     assert result.answers["q2"] == ""
 
 
@@ -546,7 +552,7 @@ def test_csv_one_row_per_submission_one_column_per_check(tmp_path):
     assert eve["result"] == "fail" and eve["executed"] == "fail" and eve["answers"] == "fail"
     assert eve["name"] == "pass" and eve["student"] == "'=HYPERLINK(\"http://x\")"  # no formula
     assert eve["reasons"].startswith("executed: not executed: cell 3;")
-    assert " | answers: q1 not answered (empty or still the template)" in eve["reasons"]
+    assert f" | answers: q1 not answered (empty or still {ANSWER_PLACEHOLDER!r})" in eve["reasons"]
     assert zed["readable"] == "fail" and all(zed[c] == "" for c in list(CHECKS)[1:])
     assert zed["reasons"].startswith("readable: not a Jupyter notebook: invalid JSON")
 
@@ -581,8 +587,7 @@ def summary(source: str = "pretrained", frames: int = 250, extra: str = "") -> s
     spatial = np.tile(np.float32([0.2, 0.5, 0.3]), (frames, 1))
     motion = spatial[: frames - 10]
     prediction = Prediction(
-        spatial=spatial, motion=motion, fused=motion, spatial_video=spatial[0],
-        motion_video=motion[0], fused_video=motion[0], spatial_indices=np.arange(frames),
+        spatial=spatial, motion=motion, spatial_indices=np.arange(frames),
         motion_indices=np.arange(frames - 10), class_names=("Abseiling", "RopeClimbing", "Rowing"),
         video_name="abseiling_k400.mp4", source=source, num_frames=frames,
     )
@@ -787,12 +792,196 @@ def test_translated_notebook_is_read_by_its_cell_metadata(tmp_path):
     cell_with_role(nb, "answer", "q5").source = ""
     result = check_one(nb, tmp_path, "template.ipynb")
     assert [c.name for c in result.failed] == ["name", "answers"]
-    assert result.check("answers").reason == "; ".join(
-        f"{q} not answered (empty or still the template)" for q in QUESTIONS
+    assert result.check("answers").reason == (
+        f"q1, q2, q3, q4, q5 not answered (empty or still {ANSWER_PLACEHOLDER!r})"
     )
     cell_with_role(nb, "answer", "q1").source = "**Réponse :** _écrivez votre réponse ici_"
     reason = check_one(nb, tmp_path, "translated.ipynb").check("answers").reason
     assert reason.startswith("q1 too short (4 words;")  # a translated prompt is no answer either
+
+
+# --- templates recorded in the cell metadata: a notebook in any language ------------------
+
+NOMBRE = "**Nombre:** _escribe tu nombre aquí_"
+RESPUESTA = "**Respuesta:** _escribe tu respuesta aquí_"
+SPANISH = {
+    "q1": "Es un modelo 2D: sus convoluciones solo recorren el alto y el ancho de cada imagen, y "
+          "el tiempo entra como diez fotogramas de flujo apilados en los canales.",
+    "q2": "Una desventaja es el coste del flujo óptico: calcularlo tardó casi un minuto, mucho "
+          "más que las dos redes juntas sobre el mismo vídeo corto.",
+    "q3": "Frente a CNN2D + RNN no necesita aprender la dinámica con una red recurrente, porque "
+          "el flujo ya le da el movimiento entre fotogramas vecinos.",
+    "q4": "El stream espacial eligió escalada en roca y el de movimiento trepar por cuerda, cada "
+          "uno guiado por la pared y por el descenso lento que ve.",
+    "q5": "No, esa confianza no es certeza: el softmax reparte toda la probabilidad entre las "
+          "clases conocidas, y haría falta una clase de rechazo o un umbral.",
+}
+
+
+def in_spanish(nb, template_name: str = NOMBRE, template_answer: str = RESPUESTA):
+    """``nb`` translated as an instructor would: the name and answer cells hold the Spanish
+    templates, and so does their ``template`` metadata."""
+    for cell in nb.cells:
+        lab = cell.metadata.get(METADATA_KEY, {})
+        if lab.get("role"):
+            cell.source = template_name if lab["role"] == "student-name" else template_answer
+            lab["template"] = cell.source
+    return nb
+
+
+def test_spanish_templates_left_untouched_fail_name_and_answers(tmp_path):
+    result = check_one(in_spanish(make_notebook()), tmp_path)
+    assert [c.name for c in result.failed] == ["name", "answers"], result.reasons
+    assert result.check("name").reason == (
+        "the student name is not filled in (still '**Nombre:** _escribe tu nombre aquí_' or empty)"
+    )
+    assert result.check("answers").reason == (
+        "q1, q2, q3, q4, q5 not answered (empty or still '**Respuesta:** _escribe tu respuesta "
+        "aquí_')"
+    )
+    assert result.student == "" and set(result.answers.values()) == {""}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["**nombre**: *Escribe tu  nombre AQUÍ*", "Nombre: escribe tu nombre aquí", "**Nombre:**  \n",
+     "_escribe tu nombre aquí_", NAME_PLACEHOLDER, ""],
+)
+def test_spanish_name_template_in_any_style_is_not_a_name(tmp_path, text):
+    nb = in_spanish(make_notebook())
+    for q in QUESTIONS:
+        cell_with_role(nb, "answer", q).source = f"**Respuesta:** {SPANISH[q]}"
+    cell_with_role(nb, "student-name").source = text
+    result = check_one(nb, tmp_path)
+    assert failed_only(result, "name").startswith("the student name is not filled in (still '**N")
+    assert result.student == ""
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("**Nombre:** Ana Pérez", "Ana Pérez"), ("Nombre: **Ana Pérez**", "Ana Pérez"),
+     ("**Nombre:** _escribe tu nombre aquí_ Ana Pérez", "Ana Pérez"),
+     ("Ana Pérez", "Ana Pérez"), ("**Name:** Ana Pérez", "Ana Pérez")],
+)
+def test_spanish_notebook_filled_in_passes_with_the_name_after_the_label(tmp_path, name, expected):
+    nb = in_spanish(make_notebook())
+    cell_with_role(nb, "student-name").source = name
+    for q in QUESTIONS:
+        cell_with_role(nb, "answer", q).source = f"**Respuesta:** {SPANISH[q]}"
+    cell_with_role(nb, "answer", "q5").source = f"{RESPUESTA}\n\n{SPANISH['q5']}"
+    assert all(word_count(text) >= MIN_ANSWER_WORDS for text in SPANISH.values())
+    result = check_one(nb, tmp_path)
+    assert result.ok, result.reasons
+    assert result.student == expected
+    assert result.answers == SPANISH
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("**Name:** Nathaniel Namestone", "Nathaniel Namestone"),
+    ("**Name:** Name Nameson _name_", "Name Nameson"),
+])
+def test_a_one_word_prompt_is_removed_as_a_whole_word_only(text, name):
+    from twostream_lab.instructor.text import _filled_in
+
+    assert _filled_in(text, ["**Name:** _name_"]) == name
+    assert _filled_in("**Name:** _name_", ["**Name:** _name_"]) == ""
+
+
+def test_a_long_translated_prompt_is_neither_an_answer_nor_the_students_words(tmp_path):
+    template = ("**Respuesta:** _escribe aquí tu respuesta con tus propias palabras, en dos o "
+                "tres frases completas, citando los números de tu ejecución_")
+    assert word_count(template) > MIN_ANSWER_WORDS
+    nb = in_spanish(make_notebook(), template_answer=template)
+    cell_with_role(nb, "student-name").source = "**Nombre:** Ana Pérez"
+    for q in ("q2", "q3", "q4", "q5"):
+        cell_with_role(nb, "answer", q).source = f"**Respuesta:** {SPANISH[q]}"
+    result = check_one(nb, tmp_path, "template.ipynb")
+    assert failed_only(result, "answers").startswith("q1 not answered (empty or still '**Resp")
+    edited = template.replace("tu respuesta", "mi respuesta")  # no longer the prompt verbatim
+    cell_with_role(nb, "answer", "q1").source = edited
+    result = check_one(nb, tmp_path, "edited.ipynb")
+    assert failed_only(result, "own-words").startswith("q1 copied from the notebook's own text")
+
+
+def _builder():
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("build_notebooks",
+                                                  root / "tools" / "build_notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_build_tool_records_the_template_of_exactly_the_role_cells():
+    builder = _builder()
+    nb = builder.build(builder.NOTEBOOKS / "06_activity_abseiling.md")
+    recorded = [(cell.metadata[METADATA_KEY].get("role"), cell.metadata[METADATA_KEY]["template"])
+                for cell in nb.cells if "template" in cell.metadata.get(METADATA_KEY, {})]
+    assert recorded == [("student-name", NAME_PLACEHOLDER)] + [("answer", ANSWER_PLACEHOLDER)] * 5
+    for cell in nb.cells:
+        if "template" in cell.metadata.get(METADATA_KEY, {}):
+            assert cell.metadata[METADATA_KEY]["template"] == cell.source
+
+
+ACTIVITY_MD = """---
+jupytext:
+  notebook_metadata_filter: twostream_lab
+  text_representation:
+    format_name: myst
+twostream_lab:
+  notebook: activity-abseiling
+---
+
+# Actividad
+
++++ {"twostream_lab": {"role": "student-name", "template": "**Student name:** _stale_"}}
+
+**Nombre:** _escribe tu nombre aquí_
+
+```{code-cell}
+print("Prediction for abseiling_k400.mp4")
+```
+QUESTIONS_MD
+"""
+
+
+def test_a_notebook_built_from_a_translated_source_is_checked_in_its_language(tmp_path):
+    questions = "".join(
+        f'\n+++\n\n**Pregunta {q}.** ¿Por qué?\n\n+++ {{"twostream_lab": {{"role": "answer", '
+        f'"question": "{q}"}}}}\n\n{RESPUESTA}\n' for q in QUESTIONS)
+    source = tmp_path / "06_actividad.md"
+    source.write_text(ACTIVITY_MD.replace("QUESTIONS_MD", questions), encoding="utf-8")
+    nb = _builder().build(source)
+    templates = {cell.metadata[METADATA_KEY].get("question", "name"):
+                 cell.metadata[METADATA_KEY]["template"]
+                 for cell in nb.cells if "template" in cell.metadata.get(METADATA_KEY, {})}
+    assert templates == {"name": NOMBRE, **{q: RESPUESTA for q in QUESTIONS}}  # stale one replaced
+    result = check_one(nb, tmp_path, "untouched.ipynb")
+    assert NOMBRE in result.check("name").reason and RESPUESTA in result.check("answers").reason
+    cell_with_role(nb, "student-name").source = "**Nombre:** Ana Pérez"
+    for q in QUESTIONS:
+        cell_with_role(nb, "answer", q).source = f"**Respuesta:** {SPANISH[q]}"
+    result = check_one(nb, tmp_path, "filled.ipynb")
+    assert result.check("name").passed and result.check("answers").passed, result.reasons
+    assert (result.student, result.answers) == ("Ana Pérez", SPANISH)
+
+
+def test_english_templates_in_the_metadata_check_as_without_them(tmp_path):
+    nb = make_notebook()
+    for cell in nb.cells:
+        lab = cell.metadata.get(METADATA_KEY, {})
+        if lab.get("role"):
+            name = lab["role"] == "student-name"
+            lab["template"] = NAME_PLACEHOLDER if name else ANSWER_PLACEHOLDER
+    result = check_one(nb, tmp_path, "filled.ipynb")
+    assert result.ok and result.student == "Ada Lovelace" and result.answers == answers_for(0)
+    cell_with_role(nb, "student-name").source = NAME_PLACEHOLDER
+    cell_with_role(nb, "answer", "q3").source = "Answer: *Write your answer here*"
+    result = check_one(nb, tmp_path, "template.ipynb")
+    assert result.reasons == (
+        f"name: the student name is not filled in (still {NAME_PLACEHOLDER!r} or empty) | "
+        f"answers: q3 not answered (empty or still {ANSWER_PLACEHOLDER!r})"
+    )
 
 
 # --- what the report prints and writes: no control characters, answers in CSV and HTML ---------

@@ -44,18 +44,8 @@ FLOW = "tvl1-fast"
 SAMPLING = 5
 
 
-def _write_avi(path: Path, frames: np.ndarray) -> None:
-    import cv2
-
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25,
-                             (frames.shape[2], frames.shape[1]))
-    for frame in frames:
-        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-    writer.release()
-
-
 @pytest.fixture(scope="module")
-def clips(tmp_path_factory) -> Path:
+def clips(tmp_path_factory, write_clip) -> Path:
     """8 synthetic clips (one per class) and ``list.txt`` naming each with its class number."""
     from twostream_lab.offline_lab.synthetic import make_synthetic_dataset
 
@@ -63,7 +53,7 @@ def clips(tmp_path_factory) -> Path:
     videos, labels = make_synthetic_dataset(CLIPS, seed=1)
     lines = []
     for i, (video, label) in enumerate(zip(videos, labels, strict=True)):
-        _write_avi(folder / f"clip{i:02d}.avi", video.frames)
+        write_clip(folder / f"clip{i:02d}.avi", video.frames)
         lines.append(f"clip{i:02d}.avi {label + 1}")
     (folder / "list.txt").write_text("\n".join(lines) + "\n")
     return folder
@@ -278,8 +268,9 @@ def test_one_or_two_workers_and_a_killed_run_give_the_same_tables(clips, cluster
     assert log.count(" start: ") == 2 and "clip00.avi" in log
 
 
-def test_failed_videos_are_recorded_and_settings_are_not_mixed(clips, cluster, tmp_path):
-    _write_avi(tmp_path / "short.avi", np.zeros((5, 48, 48, 3), np.uint8))
+def test_failed_videos_are_recorded_and_settings_are_not_mixed(clips, cluster, tmp_path,
+                                                                write_clip):
+    write_clip(tmp_path / "short.avi", np.zeros((5, 48, 48, 3), np.uint8))
     (tmp_path / "broken.avi").write_bytes(b"not a video at all")
     for name in ("clip00.avi", "clip01.avi"):
         shutil.copy(clips / name, tmp_path / name)

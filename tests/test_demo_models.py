@@ -109,12 +109,14 @@ def test_training_runs_end_to_end(tmp_path):
     metrics = train_demo_models(
         out_dir=tmp_path, spatial_clips=8, motion_clips=8, eval_clips=8, size=(32, 32),
         num_frames=11, epochs=(1, 1), progress=False,
+        flow_method="dis",  # the plumbing is tested here, not TV-L1 (75x slower on these clips)
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         [SPATIAL_WEIGHTS, MOTION_WEIGHTS, METRICS_FILE]
     )
     assert demo_metrics(tmp_path) == metrics
     assert metrics["input_size"] == [32, 32] and metrics["train"]["epochs"] == [1, 1]
+    assert metrics["flow_method"] == "dis"
     assert set(metrics["accuracy"]) == {"spatial", "motion", "fused"}
     spatial, motion = load_demo_models(tmp_path)
     assert spatial.input_shape == (None, 32, 32, 3) and motion.input_shape == (None, 32, 32, 20)

@@ -14,7 +14,6 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from twostream_lab.flow import dequantize_flow, quantize_flow  # noqa: E402
-from twostream_lab.fusion import fuse_scores  # noqa: E402
 from twostream_lab.pictures import (  # noqa: E402
     draw_flow_arrows,
     draw_flow_components,
@@ -243,9 +242,7 @@ def test_stream_confidence_of_a_single_scored_frame():
     spatial = rng.dirichlet(np.ones(C), 1).astype(np.float32)
     motion = rng.dirichlet(np.ones(C), 1).astype(np.float32)
     prediction = Prediction(
-        spatial=spatial, motion=motion, fused=fuse_scores(spatial, motion, method="max"),
-        spatial_video=spatial[0], motion_video=motion[0],
-        fused_video=fuse_scores(spatial[0], motion[0], method="max"),
+        spatial=spatial, motion=motion,
         spatial_indices=np.array([4]), motion_indices=np.array([4]), class_names=CLASSES,
         video_name="one.mp4", source="demo", sampling=1, fusion="max", num_frames=20,
     )
@@ -253,7 +250,7 @@ def test_stream_confidence_of_a_single_scored_frame():
     assert len(fig.axes) == 1
     assert all(len(c) == C for c in fig.axes[0].containers)
     assert "fused (max)" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    with pytest.raises(ValueError, match="k must be a positive integer"):
+    with pytest.raises(ValueError, match="k must be a positive whole number"):
         draw_stream_confidence(prediction, k=0)
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from twostream_lab.data.classes import class_index
+from twostream_lab.fusion import fuse_scores
 from twostream_lab.evaluation.preds import (PUBLISHED_TOP1, PredsError, evaluate_two_stream,
                                       format_accuracy_table, fuse_preds, read_preds,
                                       read_test_list, video_accuracy, video_key)
@@ -101,8 +102,20 @@ def test_fusion_methods():
         fuse_preds(spatial, motion, method="weighted", weights=(3, 1))["a"], [0.75, 0.75])
     with pytest.raises(ValueError, match="weights"):
         fuse_preds(spatial, motion, method="weighted")
-    with pytest.raises(ValueError, match="'average' or 'weighted'"):
-        fuse_preds(spatial, motion, method="max")
+    with pytest.raises(ValueError, match="unknown fusion method 'sum'"):
+        fuse_preds(spatial, motion, method="sum")
+
+
+@pytest.mark.parametrize("method, weights", [("average", None), ("weighted", (1, 1.5)),
+                                             ("max", None), ("product", None)])
+def test_dataset_fusion_is_the_fusion_of_one_video(method, weights):
+    rng = np.random.default_rng(3)
+    spatial = {f"v{i}": rng.dirichlet(np.ones(5)) * 19 for i in range(4)}
+    motion = {f"v{i}": rng.dirichlet(np.ones(5)) * 19 for i in range(4)}
+    fused = fuse_preds(spatial, motion, method=method, weights=weights)
+    for key in spatial:
+        np.testing.assert_array_equal(
+            fused[key], fuse_scores(spatial[key], motion[key], method=method, weights=weights))
 
 
 def test_missing_videos(preds_files):

@@ -465,13 +465,8 @@ def test_save_and_load_flow(tmp_path, moving):
         load_flow(tmp_path / "missing.npz")
 
 
-def test_flow_command_writes_the_file(tmp_path):
-    frames = translating_clip(n=6, colour=True)
-    writer = cv2.VideoWriter(str(tmp_path / "clip.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 25,
-                             (80, 64))
-    for frame in frames:
-        writer.write(frame[..., ::-1])
-    writer.release()
+def test_flow_command_writes_the_file(tmp_path, write_clip):
+    write_clip(tmp_path / "clip.avi", translating_clip(n=6, colour=True))
     text = flow_command(tmp_path / "clip.avi", tmp_path / "out.npz", method="dis",
                         progress=False)
     assert text.startswith(f"Wrote {tmp_path / 'out.npz'}: 5 flow frames")

@@ -229,11 +229,13 @@ def test_activity_notebook_carries_the_checker_contract():
         for i, cell in enumerate(nb.cells) if checker.METADATA_KEY in cell.metadata
     ]
     assert roles[0][1:] == (
-        "markdown", {"role": checker.ROLE_NAME}, checker.NAME_PLACEHOLDER
+        "markdown", {"role": checker.ROLE_NAME, "template": checker.NAME_PLACEHOLDER},
+        checker.NAME_PLACEHOLDER,
     )
     answers = roles[1:]
     assert [meta for _, _, meta, _ in answers] == [
-        {"role": checker.ROLE_ANSWER, "question": q} for q in checker.QUESTIONS
+        {"role": checker.ROLE_ANSWER, "question": q, "template": checker.ANSWER_PLACEHOLDER}
+        for q in checker.QUESTIONS
     ]
     for index, cell_type, _, source in answers:
         assert cell_type == "markdown" and source == checker.ANSWER_PLACEHOLDER
@@ -268,6 +270,17 @@ def test_each_notebook_is_built_from_its_text_source():
         committed = builder.comparable(_read(source.with_suffix(".ipynb").name))
         assert committed == built, (f"{source.with_suffix('.ipynb').name} differs from "
                                     f"{source.name}: run python tools/build_notebooks.py --execute")
+
+
+def test_every_student_name_and_answer_cell_records_its_template():
+    builder = _builder()
+    for source in builder.sources():  # the committed notebooks, as students and the checker get them
+        for cell in nbformat.read(source.with_suffix(".ipynb"), as_version=4).cells:
+            lab = cell.metadata.get(checker.METADATA_KEY, {})
+            if lab.get("role") in (checker.ROLE_NAME, checker.ROLE_ANSWER):
+                assert lab.get("template") == cell.source, f"{source.name} cell {cell.id}"
+            else:
+                assert "template" not in lab, f"{source.name} cell {cell.id}"
 
 
 def test_the_sync_check_finds_an_edited_source(tmp_path, monkeypatch):

@@ -377,13 +377,9 @@ def test_a_video_too_large_is_refused_before_any_flow(models, monkeypatch):
     predict_video(big, models, flow=flow, memory_limit=1, progress=False)  # nothing to compute
 
 
-def test_reading_for_prediction_shrinks_large_videos(models, tmp_path):
-    path = tmp_path / "big.avi"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25, (400, 300))
+def test_reading_for_prediction_shrinks_large_videos(models, tmp_path, write_clip):
     rng = np.random.default_rng(0)
-    for _ in range(12):
-        writer.write(rng.integers(0, 256, (300, 400, 3), dtype=np.uint8))
-    writer.release()
+    path = write_clip(tmp_path / "big.avi", rng.integers(0, 256, (12, 300, 400, 3), np.uint8))
     video = read_for_prediction(path)
     assert (video.height, video.width, video.source_size) == (256, 341, (300, 400))
     p = predict_video(video, models, flow_method="dis", progress=False)

@@ -113,8 +113,8 @@ def test_batch_equals_one_pair_at_a_time(textures, texture_flow):
     prev, nxt = textures
     # batches of 2: the second one is filled up with a copy of its last pair
     assert np.array_equal(tvl1_flow_tf(prev, nxt, batch_size=2), texture_flow)
-    # one (H, W) pair gives one (H, W, 2) flow
-    assert np.array_equal(tvl1_flow_tf(prev[2], nxt[2]), texture_flow[2])
+    # one (H, W) pair gives one (H, W, 2) flow (in the batch-2 graph built above)
+    assert np.array_equal(tvl1_flow_tf(prev[2], nxt[2], batch_size=2), texture_flow[2])
 
 
 def test_fewer_pairs_than_the_batch_reuse_its_graph(textures, texture_flow):

@@ -44,19 +44,9 @@ def two_colour_frames(n: int = 12, h: int = 64, w: int = 80) -> np.ndarray:
     return frames
 
 
-def write_video(path: Path, frames: np.ndarray, fps: float = 25.0) -> Path:
-    h, w = frames.shape[1:3]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
-    assert writer.isOpened()
-    for frame in frames:
-        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-    writer.release()
-    return path
-
-
 @pytest.fixture
-def clip_path(tmp_path) -> Path:
-    return write_video(tmp_path / "clip.avi", two_colour_frames())
+def clip_path(tmp_path, write_clip) -> Path:
+    return write_clip(tmp_path / "clip.avi", two_colour_frames())
 
 
 class CountingCapture:
@@ -189,16 +179,14 @@ def test_truncated_video(tmp_path, clip_path):
         read_video(path)
 
 
-def test_zero_frames(tmp_path):
-    path = tmp_path / "empty.avi"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25, (80, 64))
-    writer.release()
+def test_zero_frames(tmp_path, write_clip):
+    path = write_clip(tmp_path / "empty.avi", np.zeros((0, 64, 80, 3), np.uint8))
     with pytest.raises(VideoError, match=r"empty\.avi.*no frame"):
         read_video(path)
 
 
-def test_too_few_frames_for_a_motion_stack(tmp_path):
-    short = read_video(write_video(tmp_path / "short.avi", two_colour_frames(8)))
+def test_too_few_frames_for_a_motion_stack(tmp_path, write_clip):
+    short = read_video(write_clip(tmp_path / "short.avi", two_colour_frames(8)))
     with pytest.raises(VideoError, match=r"short\.avi: 8 frames.*at least 11"):
         require_frames(short)
     enough = Video.from_frames(two_colour_frames(MIN_MOTION_FRAMES))
@@ -217,8 +205,8 @@ def test_memory_guard_refuses_before_decoding(clip_path, counting_capture):
     assert read_video(clip_path, max_frames=5, memory_limit=5 * frame_bytes).num_frames == 5
 
 
-def test_memory_guard_suggests_a_smaller_short_side(tmp_path, counting_capture):
-    path = write_video(tmp_path / "big.avi", two_colour_frames(4, 300, 400))
+def test_memory_guard_suggests_a_smaller_short_side(tmp_path, counting_capture, write_clip):
+    path = write_clip(tmp_path / "big.avi", two_colour_frames(4, 300, 400))
     limit = 3 * 300 * 400 * 3
     with pytest.raises(VideoError, match=r"short_side=256 makes frames 341x256"):
         read_video(path, memory_limit=limit)
@@ -250,8 +238,8 @@ def _cut(path: Path, out: Path, fraction: float) -> Path:
     return out
 
 
-def test_truncated_file_warns_and_keeps_both_frame_counts(tmp_path):
-    full = write_video(tmp_path / "full.avi", two_colour_frames(40))
+def test_truncated_file_warns_and_keeps_both_frame_counts(tmp_path, write_clip):
+    full = write_clip(tmp_path / "full.avi", two_colour_frames(40))
     cut = _cut(full, tmp_path / "cut.avi", 0.3)
     with pytest.warns(TruncatedVideoWarning) as caught:
         video = read_video(cut)
@@ -281,8 +269,8 @@ def test_a_whole_file_or_a_max_frames_read_is_not_truncated(clip_path):
         Video(two_colour_frames(3), 25.0, "x", "x", declared_frames=0)
 
 
-def test_max_short_side_shrinks_only_larger_videos(tmp_path, clip_path):
-    path = write_video(tmp_path / "big.avi", two_colour_frames(4, 300, 400))
+def test_max_short_side_shrinks_only_larger_videos(tmp_path, clip_path, write_clip):
+    path = write_clip(tmp_path / "big.avi", two_colour_frames(4, 300, 400))
     video = read_video(path, max_short_side=TRAINING_SHORT_SIDE)
     assert (video.height, video.width, video.source_size) == (256, 341, (300, 400))
     np.testing.assert_array_equal(video.frames, resize_short_side(read_video(path).frames, 256))

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
 from twostream_lab.notebook import widgets
-from twostream_lab.fusion import fuse_scores
+from twostream_lab.flow import Flow
 from twostream_lab.predict import Prediction
 from twostream_lab.offline_lab.synthetic import SYNTHETIC_CLASSES
 from twostream_lab.video import Video
@@ -27,12 +26,6 @@ def data_folder(tmp_path, monkeypatch) -> Path:
     (root / "kinetics" / "abseiling_k400.mp4").write_bytes(b"not decoded in these tests")
     monkeypatch.setenv("TWOSTREAM_LAB_DATA", str(root))
     return root
-
-
-@pytest.fixture
-def empty_data(tmp_path, monkeypatch) -> Path:
-    monkeypatch.setenv("TWOSTREAM_LAB_DATA", str(tmp_path / "nothing"))
-    return tmp_path / "nothing"
 
 
 def test_widgets_available_reports_why_not(monkeypatch):
@@ -98,14 +91,9 @@ def test_picker_without_any_video_says_what_to_do(empty_data):
         picker.read()
 
 
-def test_picker_reads_a_real_file(empty_data, tmp_path):
-    import cv2
-
-    path = tmp_path / "clip.avi"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25, (32, 24))
-    for i in range(12):
-        writer.write(np.full((24, 32, 3), 20 * i, np.uint8))
-    writer.release()
+def test_picker_reads_a_real_file(empty_data, tmp_path, write_clip):
+    frames = np.stack([np.full((24, 32, 3), 20 * i, np.uint8) for i in range(12)])
+    path = write_clip(tmp_path / "clip.avi", frames)
     picker = widgets.video_picker(use_widgets=False, default=path)
     video = picker.read(max_frames=5)
     assert video.name == "clip.avi" and video.frames.shape == (5, 24, 32, 3)
@@ -160,9 +148,7 @@ def _prediction(starts: list[int], num_frames: int = 14) -> Prediction:
     spatial = rng.dirichlet(np.ones(3), num_frames).astype(np.float32)
     motion = rng.dirichlet(np.ones(3), len(starts)).astype(np.float32)
     return Prediction(
-        spatial=spatial, motion=motion, fused=fuse_scores(spatial[starts], motion),
-        spatial_video=spatial.mean(0), motion_video=motion.mean(0),
-        fused_video=fuse_scores(spatial.mean(0), motion.mean(0)),
+        spatial=spatial, motion=motion,
         spatial_indices=np.arange(num_frames), motion_indices=np.asarray(starts),
         class_names=classes, video_name="clip.mp4", source="demo",
         stacked_frames=10, num_frames=num_frames,
@@ -173,11 +159,8 @@ def _prediction(starts: list[int], num_frames: int = 14) -> Prediction:
 def scored():
     rng = np.random.default_rng(1)
     video = Video.from_frames(rng.integers(0, 256, (14, 24, 32, 3), np.uint8), name="clip.mp4")
-    flow = SimpleNamespace(
-        u=rng.integers(0, 256, (13, 24, 32), np.uint8),
-        v=rng.integers(0, 256, (13, 24, 32), np.uint8),
-        start=0,
-    )
+    flow = Flow(u=rng.integers(0, 256, (13, 24, 32), np.uint8),
+                v=rng.integers(0, 256, (13, 24, 32), np.uint8), method="test", bound=20.0)
     return video, flow, _prediction([0, 1, 2, 3])
 
 
@@ -235,13 +218,14 @@ def test_widget_display_shows_the_widget_and_draws_into_it(scored, data_folder, 
     import IPython.display
 
     shown = []
-    monkeypatch.setattr(IPython.display, "display", shown.append)
+    monkeypatch.setattr(IPython.display, "display", lambda *objs, **kw: shown.append(objs[0]))
     video, flow, prediction = scored
     explorer = widgets.frame_explorer(video, flow, prediction, index=1, use_widgets=True)
     explorer._ipython_display_()
-    assert shown[-1] is explorer.widget
+    view = "application/vnd.jupyter.widget-view+json"
+    assert shown[-1][view]["model_id"] == explorer.widget.model_id
     assert explorer.figure.axes[0].get_title() == "RGB frame 1"
     assert explorer._image.value.startswith(b"\x89PNG")  # the picture is in the widget's state
     picker = widgets.video_picker(use_widgets=True)
     picker._ipython_display_()
-    assert shown[-1] is picker.widget
+    assert shown[-1][view]["model_id"] == picker.widget.model_id

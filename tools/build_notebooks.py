@@ -11,14 +11,18 @@ instructor edits the text there (any editor, or Jupyter with jupytext, which ope
 previews it as markdown. Code cells are ```` ```{code-cell} ipython3 ```` blocks; a cell's tags
 go on a ``:tags: [nbval-ignore-output]`` line, and a markdown cell's metadata (the checker's
 roles) on the ``+++ {"twostream_lab": {...}}`` line above it. The built ``.ipynb`` gets ids
-``nbNN-01``, ``nbNN-02``, ... so that rebuilding changes nothing that did not change.
+``nbNN-01``, ``nbNN-02``, ... so that rebuilding changes nothing that did not change, and every
+student-name and answer cell gets its own text as ``twostream_lab.template``: the instructor
+checker reads a cell left as written here as not filled in, in whatever language it is written
+(translate the text in the ``.md``; the template follows).
 
 Execution follows what CI does: a fresh ``TWOSTREAM_LAB_CACHE`` per notebook,
 ``TF_CPP_MIN_LOG_LEVEL=2``, ``TWOSTREAM_LAB_WEIGHTS=demo`` (the committed outputs are the offline
 mode's), the kernel's own inline matplotlib backend (``MPLBACKEND`` is removed), widgets off (the
-committed outputs show the plain fallback, which GitHub can display) and whatever
-``TWOSTREAM_LAB_DATA`` says. Commit outputs made *without* it: the sample clips belong to their
-authors, so no frame of them goes into the repository. Executing keeps a cell's source and
+committed outputs show the plain fallback, which GitHub can display) and no
+``TWOSTREAM_LAB_DATA``: the sample clips belong to their authors, so no frame of them goes into
+the repository, and the notebooks that use a real clip when one is present commit the
+synthetic stand-in. Executing keeps a cell's source and
 metadata exactly as built. The time of each notebook is printed.
 """
 
@@ -33,6 +37,8 @@ from pathlib import Path
 
 import jupytext
 import nbformat
+
+from twostream_lab.instructor.constants import METADATA_KEY, ROLE_ANSWER, ROLE_NAME
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -50,7 +56,8 @@ def sources() -> list[Path]:
 
 
 def build(source: Path) -> nbformat.NotebookNode:
-    """The notebook of ``source`` with deterministic cell ids and no outputs."""
+    """The notebook of ``source`` with deterministic cell ids, no outputs, and the template of
+    each student-name and answer cell recorded (see :func:`record_templates`)."""
     nb = jupytext.read(source, fmt="md:myst")
     nb.metadata.pop("jupytext", None)
     nb.metadata.update(METADATA)
@@ -59,8 +66,19 @@ def build(source: Path) -> nbformat.NotebookNode:
         cell["id"] = f"nb{stem}-{number:02d}"
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
+    record_templates(nb)
     nbformat.validate(nb)
     return nb
+
+
+def record_templates(nb: nbformat.NotebookNode) -> None:
+    """Set ``metadata.twostream_lab.template`` of every student-name and answer cell to its
+    source, replacing any template already there (one copied back by a jupytext pairing may be
+    stale). Stripped like the sources :func:`comparable` compares."""
+    for cell in nb.cells:
+        lab = cell.metadata.get(METADATA_KEY)
+        if isinstance(lab, dict) and lab.get("role") in (ROLE_NAME, ROLE_ANSWER):
+            lab["template"] = cell.source.strip()
 
 
 def comparable(nb: nbformat.NotebookNode) -> list[tuple]:
@@ -78,8 +96,9 @@ def execute(path: Path) -> float:
     nb = nbformat.read(path, as_version=4)
     with tempfile.TemporaryDirectory(prefix="twostream-lab-cache-") as cache:
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "TWOSTREAM_LAB_CACHE": cache,
-               "TWOSTREAM_LAB_WIDGETS": "0", "TQDM_DISABLE": "1", "TWOSTREAM_LAB_WEIGHTS": "demo"}
+               "TWOSTREAM_LAB_WIDGETS": "0", "TWOSTREAM_LAB_WEIGHTS": "demo"}
         env.pop("MPLBACKEND", None)
+        env.pop("TWOSTREAM_LAB_DATA", None)  # no frame of the sample clips goes into the repository
         saved = dict(os.environ)
         os.environ.clear()
         os.environ.update(env)  # the kernel inherits this process's environment

@@ -303,6 +303,13 @@ def notebook_text(nb) -> str:
     return "\n".join(outputs_text(cell) for cell in nb.cells if cell.cell_type == "code")
 
 
+#: The notebooks that need no model read a real sample clip when the samples are there.
+REAL_CLIP_NOTEBOOKS = ("01_", "04_")
+REAL_CLIP = re.compile(r"v_\w+_g\d+_c\d+\.avi")
+#: A tqdm bar's text, as a saved notebook shows it (``spatial stream:  40%|####  | 4/10``).
+PROGRESS = re.compile(r"(\d+)%\|")
+
+
 def check_notebook(path: Path) -> list[str]:
     """Problems in one executed notebook: errors, setup failures, non-pretrained weights."""
     nb = nbformat.read(path, as_version=4)
@@ -321,6 +328,16 @@ def check_notebook(path: Path) -> list[str]:
             problems.append("no output says the pretrained weights were used")
     if "weights: demo" in text and not path.name.startswith("08"):
         problems.append("an output says the demo weights were used")
+    if path.name.startswith(REAL_CLIP_NOTEBOOKS) and not REAL_CLIP.search(text):
+        problems.append("no output names a real sample clip (this notebook needs no model and "
+                        "should use one when the samples are present)")
+    # display outputs only: a stream's carriage returns leave its last state on screen
+    shown = "\n".join(str(o.get("data", {}).get("text/plain", "")) for c in nb.cells
+                      for o in c.get("outputs", []) if o.get("output_type") == "display_data")
+    unfinished = [line.strip() for line in shown.splitlines()
+                  if (m := PROGRESS.search(line)) and m.group(1) != "100"]
+    if unfinished:
+        problems.append(f"progress bars saved unfinished: {unfinished[:3]}")
     return problems
 
 
@@ -347,11 +364,9 @@ def check_activity(path: Path, drive: Path, env: dict) -> list[str]:
             problems.append(f"the demo video has {frames} frames, not one per flow stack "
                             f"({stacks})")
     explorer = [c for c in nb.cells if c.cell_type == "code" and "frame_explorer(" in c.source]
-    widget_state = json.dumps(nb.metadata.get("widgets", {}))
-    png = "iVBORw0KGgo"  # a PNG in base64: the Image widget's state holds the drawn frame
-    if not explorer or ("image/png" not in json.dumps(explorer[-1].outputs)
-                        and png not in widget_state):
-        problems.append("the frame explorer drew no picture")
+    # the picture must be in the output itself, for a notebook saved without widget state
+    if not explorer or "image/png" not in json.dumps(explorer[-1].outputs):
+        problems.append("the frame explorer's output holds no picture")
     problems += check_graded(path, env)
     return problems
 

@@ -29,6 +29,8 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from twostream_lab.checks import positive_int, size_pair
+
 __all__ = [
     "STACKED_FRAMES",
     "num_stacks",
@@ -41,19 +43,6 @@ __all__ = [
 
 #: Flow frames per motion stack in the pretrained motion model (20 input channels).
 STACKED_FRAMES = 10
-
-
-def _check_size(size: Sequence[int]) -> tuple[int, int]:
-    try:
-        h, w = (int(x) for x in size)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"size must be a pair (height, width) of positive integers, got {size!r}; "
-            "pass e.g. size=(299, 299)"
-        ) from None
-    if h < 1 or w < 1:
-        raise ValueError(f"size must be positive (height, width), got {size!r}")
-    return h, w
 
 
 def _resize(image: np.ndarray, h: int, w: int) -> np.ndarray:
@@ -125,7 +114,7 @@ def prepare_frames(frames: np.ndarray, size: Sequence[int] = (299, 299)) -> np.n
             "frames must be a uint8 RGB array of shape (N, H, W, 3), got "
             f"{frames.dtype} {frames.shape}; read videos with twostream_lab.read_video"
         )
-    h, w = _check_size(size)
+    h, w = size_pair(size)
     out = np.empty((len(frames), h, w, 3), np.float32)
     for i, frame in enumerate(frames):
         out[i] = _resize(frame, h, w)
@@ -195,7 +184,7 @@ def prepare_stacks(
     ((2, 16, 16, 20), 0.0, 1.0)
     """
     u, v = _check_flow(u, v)
-    h, w = _check_size(size)
+    h, w = size_pair(size)
     L = int(stacked_frames)
     starts = _check_starts(starts, len(u), L)
     out = np.empty((len(starts), h, w, 2 * L), np.float32)
@@ -209,9 +198,7 @@ def prepare_stacks(
 
 
 def _batch_indices(indices: np.ndarray, batch_size: int) -> list[np.ndarray]:
-    if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    n = int(batch_size)
+    n = positive_int(batch_size, "batch_size")
     return [indices[i : i + n] for i in range(0, len(indices), n)]
 
 
@@ -264,7 +251,7 @@ def motion_batches(
     if starts is None:
         starts = stack_starts(len(u), stacked_frames)
     starts = _check_starts(starts, len(u), int(stacked_frames))
-    _check_size(size)
+    size_pair(size)
     return (
         prepare_stacks(u, v, chunk, size, stacked_frames)
         for chunk in _batch_indices(starts, batch_size)

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from twostream_lab import __version__
+from twostream_lab.checks import positive_int
 from twostream_lab.video import Video
 
 __all__ = ["doctor_report", "flow_command", "parse_weights", "run_demo",
@@ -133,9 +134,7 @@ def run_predict(
 
     source = parse_weights(weights)
     sampling = parse_sampling(sampling)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-            or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive whole number, got {batch_size!r}")
+    positive_int(batch_size, "batch_size")
     if out is not None and Path(out).suffix.lower() != ".mp4":
         raise ValueError(f"the annotated video must be an .mp4 file, got {str(out)!r}")
     if isinstance(video, (str, Path)):

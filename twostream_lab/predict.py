@@ -36,6 +36,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from twostream_lab.batching import motion_batches, spatial_batches, stack_starts
+from twostream_lab.checks import optional_positive_int, positive_int
+from twostream_lab.flow.types import Flow
 from twostream_lab.fusion import fuse_scores
 from twostream_lab.prediction import STREAMS, Prediction
 from twostream_lab.video import TRAINING_SHORT_SIDE
@@ -77,8 +79,7 @@ def sample_starts(num_stacks: int, samples: int = DEFAULT_SAMPLES) -> np.ndarray
     >>> sample_starts(3, 19).tolist()
     [0, 1, 2]
     """
-    if isinstance(samples, bool) or int(samples) != samples or samples < 1:
-        raise ValueError(f"samples must be a positive integer, got {samples!r}")
+    samples = positive_int(samples, "samples")
     if num_stacks < 1:
         raise ValueError(f"num_stacks must be at least 1, got {num_stacks}")
     n = min(int(samples), int(num_stacks))
@@ -131,11 +132,7 @@ def as_video(video):
 
 def _flow_short_side(video, flow_short_side: int | None) -> int | None:
     """The ``short_side`` to compute the flow at: ``flow_short_side`` if the frames are larger."""
-    if flow_short_side is not None and (isinstance(flow_short_side, bool)
-                                        or int(flow_short_side) != flow_short_side
-                                        or flow_short_side < 1):
-        raise ValueError(f"flow_short_side must be a positive whole number of pixels or None, "
-                         f"got {flow_short_side!r}")
+    optional_positive_int(flow_short_side, "flow_short_side", unit="pixels")
     if flow_short_side is None or min(video.height, video.width) <= flow_short_side:
         return None
     return int(flow_short_side)
@@ -187,15 +184,18 @@ def _flow_for(video, flow, starts, stacked_frames, flow_method, progress, short_
         else:  # only the flow frames of the sampled stacks
             flow = compute_flow(video, method=flow_method, progress=progress,
                                 pairs=stack_pairs(starts, L), short_side=short_side)
-    offset = int(getattr(flow, "start", 0))
-    u = np.asarray(flow.u)
+    if not isinstance(flow, Flow):
+        raise TypeError(f"flow must be the Flow that compute_flow returns, got "
+                         f"{type(flow).__name__}; pass flow=None to compute it")
+    offset = flow.start
+    u = flow.u
     if offset + len(u) > video.num_frames - 1:
         raise ValueError(
             f"the flow has {len(u)} flow frames starting at {offset} but the video "
             f"{video.name!r} has {video.num_frames} frames ({video.num_frames - 1} flow "
             "frames); pass the flow computed from this video"
         )
-    computed = getattr(flow, "computed", None)
+    computed = flow.computed
     for s in starts:
         rows = np.arange(s, s + L) - offset
         if rows[0] < 0 or rows[-1] >= len(u) or (computed is not None and not computed[rows].all()):
@@ -209,10 +209,10 @@ def _flow_for(video, flow, starts, stacked_frames, flow_method, progress, short_
 
 
 def _run(model, batches, total: int, desc: str, progress: bool) -> np.ndarray:
-    from tqdm.auto import tqdm
+    from twostream_lab.progress import progress_bar
 
     rows = []
-    with tqdm(total=total, desc=desc, unit="frame", disable=not progress) as bar:
+    with progress_bar(total=total, desc=desc, unit="frame", enabled=progress) as bar:
         for batch in batches:
             rows.append(np.asarray(model.predict_on_batch(batch), np.float32))
             bar.update(len(batch))
@@ -358,32 +358,20 @@ def predict_video(
         ),
         len(local), "motion stream", progress,
     )
-    paired = spatial[np.searchsorted(frames, starts)]
-    fused = fuse_scores(paired, motion, method=fusion, weights=fusion_weights)
-    spatial_video = spatial.mean(axis=0)
-    motion_video = motion.mean(axis=0)
-    weights = None
-    if fusion_weights is not None:
-        a, b = (float(w) for w in fusion_weights)
-        weights = (a, b)
     return Prediction(
         spatial=spatial,
         motion=motion,
-        fused=fused,
-        spatial_video=spatial_video,
-        motion_video=motion_video,
-        fused_video=fuse_scores(spatial_video, motion_video, method=fusion, weights=fusion_weights),
-        spatial_indices=np.asarray(frames, np.int64),
-        motion_indices=np.asarray(starts, np.int64),
+        spatial_indices=frames,
+        motion_indices=starts,
         class_names=class_names,
         video_name=video.name,
-        source=str(getattr(models, "source", "local")),
+        source=str(models.source),
         sampling=sampling,
         fusion=fusion,
-        fusion_weights=weights,
+        fusion_weights=fusion_weights,
         stacked_frames=L,
         num_frames=T,
-        flow_method=str(getattr(flow, "method", "")),
+        flow_method=flow.method,
         fps=float(video.fps),
         declared_frames=video.declared_frames,
         max_frames=video.max_frames,

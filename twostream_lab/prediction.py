@@ -8,11 +8,12 @@ streams, with the frame each row belongs to, and reports them (``top_k``, ``summ
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
-from twostream_lab.fusion import top_k_classes
+from twostream_lab.fusion import fuse_scores, top_k_classes
 
 __all__ = ["STREAMS", "Prediction"]
 
@@ -26,10 +27,13 @@ _STREAM_TITLES = {
 }
 
 
-
 @dataclass(frozen=True, eq=False)
 class Prediction:
     """Both streams' scores for one video (returned by :func:`~twostream_lab.predict.predict_video`).
+
+    Only what the models said is stored: each stream's rows and the video frame of each row.
+    The fused rows and the video-level scores are derived from them (and ``fusion``) the first
+    time they are asked for, so a Prediction can be built from scores alone.
 
     Attributes
     ----------
@@ -38,19 +42,16 @@ class Prediction:
     motion : float32 (Nm, C)
         Motion-stream softmax per stack starting at flow frame ``motion_indices``
         (``Nm = T - L`` for ``"all"``).
-    fused : float32 (Nm, C)
-        Row ``i`` fuses RGB frame ``motion_indices[i]`` with the stack starting there.
-    spatial_video, motion_video, fused_video : float32 (C,)
-        Video-level scores (means over rows; fused = fusion of the two means).
     spatial_indices, motion_indices : int arrays
-        The video frame (= first flow frame of the stack) of each row.
+        The video frame (= first flow frame of the stack) of each row; every motion frame is
+        also a spatial one.
     class_names : tuple of str
     video_name : str
     source : str
         The weights: ``"pretrained"``, ``"demo"`` or ``"local"``.
     sampling : "all" or int
     fusion, fusion_weights
-        How ``fused`` was computed (:func:`twostream_lab.fusion.fuse_scores`).
+        How ``fused`` is computed (:func:`twostream_lab.fusion.fuse_scores`).
     stacked_frames : int
         ``L``, flow frames per motion stack.
     num_frames : int
@@ -66,14 +67,18 @@ class Prediction:
         The ``max_frames`` the video was read with.
     frame_size, source_size, flow_size : (height, width), optional
         The frames scored, the frames in the file (before resizing while reading) and the flow.
+
+    Examples
+    --------
+    >>> s = np.array([[0.9, 0.1], [0.6, 0.4]], np.float32); m = np.array([[0.2, 0.8]], np.float32)
+    >>> p = Prediction(spatial=s, motion=m, spatial_indices=[0, 1], motion_indices=[1],
+    ...                class_names=("a", "b"), video_name="clip.mp4", source="demo")
+    >>> p.fused.tolist(), p.top_k(1, "spatial")
+    ([[0.4000000059604645, 0.6000000238418579]], [('a', 0.75)])
     """
 
     spatial: np.ndarray
     motion: np.ndarray
-    fused: np.ndarray
-    spatial_video: np.ndarray
-    motion_video: np.ndarray
-    fused_video: np.ndarray
     spatial_indices: np.ndarray
     motion_indices: np.ndarray
     class_names: tuple[str, ...]
@@ -91,6 +96,64 @@ class Prediction:
     frame_size: tuple[int, int] | None = None
     source_size: tuple[int, int] | None = None
     flow_size: tuple[int, int] | None = None
+
+    def __post_init__(self) -> None:
+        # frozen: the normalised values are set through object.__setattr__
+        # bad fusion settings fail here, not at the first summary()
+        fuse_scores(np.ones(1), np.ones(1), method=self.fusion, weights=self.fusion_weights)
+        normalised = {
+            "spatial": np.array(self.spatial, np.float32),
+            "motion": np.array(self.motion, np.float32),
+            "spatial_indices": _frame_indices(self.spatial_indices, "spatial_indices"),
+            "motion_indices": _frame_indices(self.motion_indices, "motion_indices"),
+            "class_names": tuple(self.class_names),
+            "fusion_weights": None if self.fusion_weights is None
+            else tuple(float(w) for w in self.fusion_weights),
+        }
+        for name, value in normalised.items():
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False  # the derived scores are computed once from them
+            object.__setattr__(self, name, value)
+        C = len(self.class_names)
+        for stream, indices in (("spatial", self.spatial_indices),
+                                ("motion", self.motion_indices)):
+            rows = getattr(self, stream)
+            if rows.ndim != 2 or rows.shape != (len(indices), C) or not len(indices):
+                raise ValueError(
+                    f"{stream} must have one row of {C} class scores per {stream}_indices entry "
+                    f"({len(indices)}), and at least one; got shape {rows.shape}"
+                )
+        missing = np.setdiff1d(self.motion_indices, self.spatial_indices)
+        if missing.size:
+            raise ValueError(
+                f"every motion row needs the spatial row of its frame to be fused; frames "
+                f"{_describe_indices(missing)} have no spatial scores"
+            )
+
+    @cached_property
+    def fused(self) -> np.ndarray:
+        """float32 (Nm, C): row ``i`` fuses RGB frame ``motion_indices[i]`` with the stack
+        starting there."""
+        order = np.argsort(self.spatial_indices, kind="stable")
+        rows = order[np.searchsorted(self.spatial_indices, self.motion_indices, sorter=order)]
+        paired = self.spatial[rows]
+        return fuse_scores(paired, self.motion, method=self.fusion, weights=self.fusion_weights)
+
+    @cached_property
+    def spatial_video(self) -> np.ndarray:
+        """float32 (C,): the spatial stream's video score, the mean of its rows."""
+        return self.spatial.mean(axis=0)
+
+    @cached_property
+    def motion_video(self) -> np.ndarray:
+        """float32 (C,): the motion stream's video score, the mean of its rows."""
+        return self.motion.mean(axis=0)
+
+    @cached_property
+    def fused_video(self) -> np.ndarray:
+        """float32 (C,): the fusion of the two streams' video scores."""
+        return fuse_scores(self.spatial_video, self.motion_video, method=self.fusion,
+                           weights=self.fusion_weights)
 
     @property
     def is_demo(self) -> bool:
@@ -305,6 +368,13 @@ class Prediction:
                 for stream in STREAMS
             },
         }
+
+
+def _frame_indices(indices, name: str) -> np.ndarray:
+    array = np.array(indices)
+    if array.ndim != 1 or not (array.size == 0 or np.issubdtype(array.dtype, np.integer)):
+        raise ValueError(f"{name} must be a list of whole frame numbers, got {indices!r}")
+    return array.astype(np.int64)
 
 
 def _size_dict(size: tuple[int, int] | None) -> dict[str, int] | None:

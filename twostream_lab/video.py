@@ -30,6 +30,7 @@ from typing import Sequence
 
 import numpy as np
 
+from twostream_lab.checks import optional_positive_int, positive_int
 from twostream_lab.video_download import (DEFAULT_DOWNLOAD_LIMIT, DOWNLOAD_MIN_RATE, _is_url,
                                           _url_file_name, default_deadline, download_video)
 from twostream_lab.video_errors import VideoError, _format_bytes
@@ -123,10 +124,10 @@ class Video:
         if not (math.isfinite(self.fps) and self.fps > 0):
             raise VideoError(f"{self.name}: fps must be a positive number, got {self.fps!r}")
         for label in ("declared_frames", "max_frames"):
-            value = getattr(self, label)
-            if value is not None and (isinstance(value, bool) or int(value) != value or value < 1):
-                raise VideoError(f"{self.name}: {label} must be a positive whole number or None, "
-                                 f"got {value!r}")
+            try:
+                optional_positive_int(getattr(self, label), label)
+            except ValueError as error:
+                raise VideoError(f"{self.name}: {error}") from None
 
     @classmethod
     def from_frames(
@@ -221,8 +222,7 @@ def short_side_size(height: int, width: int, short_side: int | None) -> tuple[in
     """
     if short_side is None:
         return height, width
-    if int(short_side) != short_side or short_side < 1:
-        raise ValueError(f"short_side must be a positive whole number of pixels, got {short_side!r}")
+    positive_int(short_side, "short_side", unit="pixels")
     scale = short_side / min(height, width)
     if height <= width:
         return int(short_side), max(1, round(width * scale))
@@ -361,15 +361,8 @@ def read_video(
     """
     import cv2
 
-    if max_frames is not None and (int(max_frames) != max_frames or max_frames < 1):
-        raise ValueError(f"max_frames must be a positive whole number or None, got {max_frames!r}")
-    if max_short_side is not None and (isinstance(max_short_side, bool)
-                                       or int(max_short_side) != max_short_side
-                                       or max_short_side < 1):
-        raise ValueError(
-            f"max_short_side must be a positive whole number of pixels or None, got "
-            f"{max_short_side!r}"
-        )
+    optional_positive_int(max_frames, "max_frames")
+    optional_positive_int(max_short_side, "max_short_side", unit="pixels")
     source_text = os.fspath(source)
     if _is_url(source_text):
         path = download_video(source_text, max_bytes=download_limit, timeout=timeout,

@@ -16,6 +16,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from twostream_lab.checks import looks_like_html, positive_number
 from twostream_lab.video_errors import VideoError, _format_bytes
 
 __all__ = ["DEFAULT_DOWNLOAD_LIMIT", "DOWNLOAD_MIN_RATE", "default_deadline", "download_video"]
@@ -87,8 +88,8 @@ def download_video(
             f"{url}: unsupported URL scheme {scheme!r}; read_video downloads http:// and https:// "
             "addresses only. Download the file yourself and pass its local path."
         )
-    if deadline is not None and not (isinstance(deadline, (int, float)) and deadline > 0):
-        raise ValueError(f"deadline must be a positive number of seconds or None, got {deadline!r}")
+    if deadline is not None:
+        deadline = positive_number(deadline, "deadline", unit="seconds")
     folder = cache_dir("videos")
     remove_stale_temporaries(folder, (_LEGACY_DOWNLOAD_TEMP,))
     digest = hashlib.sha256(url.encode()).hexdigest()[:16]
@@ -169,8 +170,8 @@ def _decodes(path: Path) -> bool:
 def _check_is_video(url: str, path: Path, content_type: str, size: int) -> None:
     """Raise :class:`VideoError` unless the downloaded file ``path`` decodes as a video."""
     with open(path, "rb") as file:
-        head = file.read(1024).lstrip().lower()
-    if head.startswith((b"<!doctype html", b"<html")):
+        head = file.read(1024)
+    if looks_like_html(head):
         raise _web_page(url, content_type)
     if not _decodes(path):
         raise VideoError(

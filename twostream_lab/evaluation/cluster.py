@@ -79,7 +79,7 @@ def _run_tasks(todo: dict[str, list[str]], items: dict[str, VideoItem],
     Returns the failures that are not stored (a worker died), the compute seconds of each video,
     the pairs scored, and the cluster's description.
     """
-    from tqdm.auto import tqdm
+    from twostream_lab.progress import progress_bar
 
     distributed = _distributed()
     transient: dict[str, dict[str, str]] = {m: {} for m in plans}
@@ -95,8 +95,7 @@ def _run_tasks(todo: dict[str, list[str]], items: dict[str, VideoItem],
                                  sampling, batch_size, threads, pure=False): vid
                    for vid, methods in todo.items()}
         start = time.perf_counter()
-        bar = tqdm(total=len(futures), desc="evaluate", unit="video", disable=not progress,
-                   file=sys.stderr)
+        bar = progress_bar(total=len(futures), desc="evaluate", unit="video", enabled=progress)
         failed = 0
         try:
             for future in distributed.as_completed(futures, loop=client.loop):

@@ -49,6 +49,7 @@ from pathlib import Path
 
 import numpy as np
 
+from twostream_lab.checks import positive_int
 from twostream_lab.data.paths import remove_stale_temporaries
 from twostream_lab.evaluation.cluster import _available_cores, _distributed, _run_tasks
 from twostream_lab.evaluation.report import (
@@ -156,9 +157,7 @@ def _check_workers(workers: int | None, scheduler) -> int:
                          "not both: an existing cluster has its own workers")
     if workers is None:
         return max(1, _available_cores() // 2)
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive whole number, got {workers!r}")
-    return workers
+    return positive_int(workers, "workers")
 
 
 def evaluate_videos(
@@ -253,8 +252,7 @@ def evaluate_videos(
     sampling = parse_sampling(sampling)
     methods = _check_methods(flow, compare_flow)
     workers = _check_workers(workers, scheduler)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive whole number, got {batch_size!r}")
+    positive_int(batch_size, "batch_size")
     fuse_scores(np.ones(1), np.ones(1), method="weighted", weights=fusion_weights)  # validate
     fusion_weights = tuple(float(w) for w in fusion_weights)
     if confusion_stream not in EVALUATION_STREAMS:

@@ -22,6 +22,7 @@ import numpy as np
 
 from twostream_lab.data.classes import UCF101_CLASSES, class_index, normalize_class_name
 from twostream_lab.data.paths import data_dir
+from twostream_lab.fusion import fuse_scores
 
 __all__ = ["PUBLISHED_TOP1", "PredsError", "VideoAccuracy", "evaluate_two_stream",
            "format_accuracy_table", "fuse_preds", "read_preds", "read_test_list",
@@ -237,9 +238,10 @@ def video_accuracy(scores: dict[str, np.ndarray], test_list=None, *,
 def fuse_preds(spatial: dict[str, np.ndarray], motion: dict[str, np.ndarray], *,
                method: str = "average",
                weights: tuple[float, float] | None = None) -> dict[str, np.ndarray]:
-    """Fuse the two streams' video scores: ``"average"`` or ``"weighted"`` (by ``weights``).
+    """Fuse the two streams' video scores, video by video, with :func:`~twostream_lab.fusion.fuse_scores`.
 
-    Only the videos scored by both streams are kept.
+    ``method`` and ``weights`` are those of :func:`~twostream_lab.fusion.fuse_scores` (the same
+    rules as for one video's frames). Only the videos scored by both streams are kept.
 
     Examples
     --------
@@ -248,18 +250,8 @@ def fuse_preds(spatial: dict[str, np.ndarray], motion: dict[str, np.ndarray], *,
     >>> fused["a"]
     array([0.75, 0.75])
     """
-    if method == "average":
-        if weights is not None:
-            raise ValueError("weights are for method='weighted'")
-        w_spatial, w_motion = 0.5, 0.5
-    elif method == "weighted":
-        if weights is None or len(weights) != 2 or min(weights) < 0 or sum(weights) <= 0:
-            raise ValueError(f"method='weighted' needs weights=(spatial, motion) >= 0 with a "
-                             f"positive sum; got {weights!r}")
-        w_spatial, w_motion = (float(w) / float(sum(weights)) for w in weights)
-    else:
-        raise ValueError(f"method must be 'average' or 'weighted'; got {method!r}")
-    return {key: w_spatial * spatial[key] + w_motion * motion[key]
+    fuse_scores(np.ones(1), np.ones(1), method=method, weights=weights)  # bad arguments first
+    return {key: fuse_scores(spatial[key], motion[key], method=method, weights=weights)
             for key in spatial if key in motion}
 
 

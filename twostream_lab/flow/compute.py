@@ -7,6 +7,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from twostream_lab.checks import optional_positive_int
 from twostream_lab.data.paths import remove_stale_temporaries
 from twostream_lab.flow.cache import (
     _LEGACY_CACHE_TEMP,
@@ -59,7 +60,8 @@ def compute_flow(
         detected (checksum), removed and recomputed. Temporary files that killed runs left in
         the folder more than an hour ago are removed.
     progress : bool
-        Show a ``tqdm`` progress bar (notebook-aware) over the pairs that are computed.
+        Show a progress bar (:func:`twostream_lab.progress.progress_bar`) over the pairs that
+        are computed.
     frame_range : (first, stop), optional
         Only video frames ``first..stop-1``: flow frames ``first..stop-2``, returned with
         ``Flow.start == first``. E.g. ``(0, 11)`` gives the 10 flow frames of the first stack.
@@ -96,9 +98,7 @@ def compute_flow(
     if num_flow < 1:
         raise ValueError(f"{name}: optical flow needs at least 2 frames, got {len(clip)}")
     bound = _check_bound(bound)
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, (int, np.integer))
-                                or workers < 1):
-        raise ValueError(f"workers must be None or a positive whole number, got {workers!r}")
+    workers = optional_positive_int(workers, "workers")
     chosen = resolve_flow_method(method)
     spec = FLOW_METHODS[chosen]
     if spec.algorithm == "opencv-tvl1":
@@ -144,13 +144,13 @@ def compute_flow(
             results = _parallel(spec, grey, todo, n_workers)
         else:
             results = _serial(spec, grey, todo)
-        from tqdm.auto import tqdm
+        from twostream_lab.progress import progress_bar
 
         label = chosen if method == chosen else f"{method}: {chosen}"
         if n_workers > 1 and spec.algorithm != "tensorflow-tvl1":
             label += f", {min(n_workers, len(todo))} processes"
-        with tqdm(total=len(todo), desc=f"Optical flow ({label})", unit="pair",
-                  disable=not progress) as bar:
+        with progress_bar(total=len(todo), desc=f"Optical flow ({label})", unit="pair",
+                          enabled=progress) as bar:
             for batch in results:
                 for j, flow in batch:  # quantised pair by pair, as it arrives
                     row = j - start

@@ -46,6 +46,8 @@ from typing import NamedTuple
 import numpy as np
 import tensorflow as tf
 
+from twostream_lab.checks import positive_int, positive_number
+
 __all__ = ["default_batch_size", "tvl1_flow_tf"]
 
 _FLT_EPSILON = np.float32(np.finfo(np.float32).eps)
@@ -171,18 +173,17 @@ def tvl1_flow_tf(
     )
     if batch_size is None:
         batch_size = default_batch_size()
-    if not _is_count(batch_size):
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    batch_size = positive_int(batch_size, "batch_size")
     out = np.empty((n, h, w, 2), np.float32)
     if n == 0:
         return out
-    batch = int(batch_size)
+    batch = batch_size
     flow_fn = _compiled_flow(batch, h, w, params, init is not None)
     starts = range(0, n, batch)
     if progress:
-        from tqdm.auto import tqdm
+        from twostream_lab.progress import progress_bar
 
-        starts = tqdm(starts, desc="tvl1-tf", unit="batch")
+        starts = progress_bar(starts, desc="tvl1-tf", unit="batch")
     for start in starts:
         stop = min(start + batch, n)
         # the last batch is filled up with its last pair: the same shape, so no new graph
@@ -193,10 +194,6 @@ def tvl1_flow_tf(
         with _operation_order_kept():
             out[start:stop] = flow_fn(*args).numpy()[: stop - start]
     return out[0] if single else out
-
-
-def _is_count(value) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
 
 
 @contextlib.contextmanager
@@ -248,11 +245,9 @@ def _as_frames(frames: np.ndarray, name: str) -> np.ndarray:
 
 def _check_params(**values) -> _Params:
     for name in ("tau", "lambda_", "theta", "epsilon"):
-        if not (isinstance(values[name], (int, float, np.number)) and values[name] > 0):
-            raise ValueError(f"{name} must be a positive number, got {values[name]!r}")
+        positive_number(values[name], name)
     for name in ("nscales", "warps", "inner_iterations", "outer_iterations"):
-        if not _is_count(values[name]):
-            raise ValueError(f"{name} must be a positive integer, got {values[name]!r}")
+        positive_int(values[name], name)
     step = values["scale_step"]
     if not (isinstance(step, (float, np.floating)) and 0 < step < 1):
         raise ValueError(f"scale_step must be a number between 0 and 1, got {step!r}")

@@ -4,10 +4,11 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from twostream_lab.checks import positive_number
 
 
 class FlowError(RuntimeError):
@@ -91,10 +92,7 @@ class Flow:
 
 
 def _check_bound(bound: float) -> float:
-    if isinstance(bound, bool) or not isinstance(bound, (int, float, np.number)) \
-            or not math.isfinite(bound) or bound <= 0:
-        raise ValueError(f"bound must be a positive number of pixels, got {bound!r}")
-    return float(bound)
+    return positive_number(bound, "bound", unit="pixels")
 
 
 def quantize_flow(flow_xy: np.ndarray, *, bound: float = 20) -> np.ndarray:

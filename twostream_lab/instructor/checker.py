@@ -12,8 +12,8 @@ checks, in this order (the names are the report's and the CSV's columns, see :da
     ``twostream_lab.notebook`` is :data:`NOTEBOOK_ID`, and the student-name cell and one answer
     cell for each of :data:`QUESTIONS` are present (found by their cell metadata, see below).
 ``name``
-    The student-name cell holds a name: after removing its label it is not empty and not the
-    template's ``_write your name here_``.
+    The student-name cell holds a name: after removing its template's label and prompt (see
+    below) it is not empty.
 ``executed``
     Every code cell ran once, top to bottom, in one fresh kernel session ("Restart & Run All"):
     the execution counts of the code cells, in notebook order, are exactly 1, 2, ..., n. Blank
@@ -24,14 +24,14 @@ checks, in this order (the names are the report's and the CSV's columns, see :da
 ``errors``
     No output of type ``error`` (an exception, ``KeyboardInterrupt`` included).
 ``answers``
-    Each answer cell (``q1``, ``q2``, ``q3``) is a markdown cell whose text, without its label,
-    is not empty, not the template's ``_write your answer here_``, and at least
-    :data:`MIN_ANSWER_WORDS` words long (see :func:`word_count`). A code cell's output is not an
-    answer.
+    Each answer cell (one per :data:`QUESTIONS`) is a markdown cell whose text, without its
+    template's label and prompt, is not empty and at least :data:`MIN_ANSWER_WORDS` words long
+    (see :func:`word_count`). A code cell's output is not an answer.
 ``own-words``
     No answer is mostly the lab's own text: at most :data:`COPIED_FRACTION` of an answer's words
     may lie in runs of :data:`COPIED_RUN` or more words that also occur in the notebook's own
-    markdown cells (the instructions and questions, i.e. the markdown cells without a role).
+    text: its markdown cells without a role (the instructions and questions) and the templates
+    of the cells with one (so a template prompt, even edited, is not the student's words).
 ``predictions``
     A text output (printed text, ``text/plain`` or ``text/markdown``) of a code cell contains
     :data:`PREDICTION_TITLE`, ``"Prediction for abseiling_k400.mp4"``.
@@ -46,7 +46,7 @@ checks, in this order (the names are the report's and the CSV's columns, see :da
     An HTML output of a code cell holds a ``<video`` element and :data:`PREDICTION_TITLE`.
 ``individual``
     The answers are not near-identical to another submission's: answer texts are normalised
-    (case, whitespace, markdown emphasis, label and template removed), joined q1..q3, and
+    (case, whitespace, markdown emphasis, label and template removed), joined q1..q5, and
     compared word by word with :class:`difflib.SequenceMatcher`; a ratio of at least
     :data:`SIMILARITY_THRESHOLD` flags both submissions, each naming the other. Submissions with
     fewer than :data:`MIN_COMPARED_WORDS` words of answers are not compared.
@@ -61,12 +61,18 @@ In reasons, cells are numbered from 1 over all cells of the notebook, markdown c
 a submission passes when it passes all its required checks.
 
 The activity notebook marks its special cells with cell metadata (see :data:`METADATA_KEY`):
-``{"twostream_lab": {"role": "student-name"}}`` for the name cell, whose template text is
-:data:`NAME_PLACEHOLDER`, and ``{"twostream_lab": {"role": "answer", "question": "q1"}}`` for
-the answer cells, whose template text is :data:`ANSWER_PLACEHOLDER`. Its notebook metadata is
-``{"twostream_lab": {"notebook": NOTEBOOK_ID}}``. The cells are found by this metadata alone, so
-a translated notebook is checked as well: a leading bold label ending in a colon
-(``**Réponse :**``) is removed like the English one.
+``{"twostream_lab": {"role": "student-name", "template": "**Student name:** _write your name
+here_"}}`` for the name cell and ``{"twostream_lab": {"role": "answer", "question": "q1",
+"template": "**Answer:** _write your answer here_"}}`` for the answer cells. ``template`` is the
+cell's text as the notebook was built (``tools/build_notebooks.py`` records it from the cell's
+source), in whatever language the notebook is written. Its notebook metadata is
+``{"twostream_lab": {"notebook": NOTEBOOK_ID}}``. The cells are found by this metadata alone, and
+a cell is still the template when nothing is left of its text after removing, whatever their
+case, spacing and emphasis, the template's label (its leading bold part, e.g. ``**Nombre:**``)
+and its prompt (the rest, ``_escribe tu nombre aquí_``), or the English
+:data:`NAME_PLACEHOLDER` / :data:`ANSWER_PLACEHOLDER`, which are all a notebook built without
+``template`` has. Any other leading bold label ending in a colon (``**Réponse :**``) is removed
+too. Reasons name the template in the notebook's own language.
 
 Everything the report prints or writes (:func:`format_report`, :func:`write_csv`,
 :func:`write_html`) goes through :func:`sanitize` first, so a student's text cannot send escape

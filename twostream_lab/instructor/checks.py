@@ -12,17 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from twostream_lab.instructor.constants import (
-    ANSWER_LABEL,
-    ANSWER_PROMPT,
+    ANSWER_PLACEHOLDER,
     CHECKS,
     COPIED_FRACTION,
     COPIED_RUN,
     METADATA_KEY,
     MIN_ANSWER_WORDS,
     MIN_COMPARED_WORDS,
-    NAME_LABEL,
     NAME_PLACEHOLDER,
-    NAME_PROMPT,
     NOTEBOOK_ID,
     QUESTIONS,
     ROLE_ANSWER,
@@ -38,6 +35,7 @@ from twostream_lab.instructor.notebook import (
     _question_texts,
     _read_notebook,
     _role_cells,
+    _template,
     _text,
     _Unreadable,
     find_submissions,
@@ -97,7 +95,8 @@ class SubmissionResult:
     student : str
         The name written in the student-name cell ('' when missing or still the template).
     answers : dict
-        Question -> answer text, label removed ('' when missing, empty or still the template).
+        Question -> answer text, label and template prompt removed ('' when missing, empty or
+        still the template).
     similar_to : tuple of (Path, float)
         Other submissions whose answers are near-identical, with the similarity ratio.
     weights : str
@@ -174,16 +173,24 @@ def _check_notebook(nb: Mapping[str, Any]) -> str:
     return ""
 
 
+def _templates(cells: Sequence[Mapping[str, Any]], placeholder: str) -> list[str]:
+    """The templates to take out of these role cells' text: those their metadata records (in
+    the notebook's own language), then the English ``placeholder``, which is all a notebook
+    built before templates were recorded has."""
+    return list(dict.fromkeys([*filter(None, map(_template, cells)), placeholder]))
+
+
 def _student_name(nb: Mapping[str, Any]) -> tuple[str, str]:
     """Return (name, reason it fails or '')."""
     cells = _role_cells(nb, ROLE_NAME)
     if not cells:
         return "", "no student-name cell"
-    names = [_filled_in(_text(c.get("source")), NAME_LABEL, NAME_PROMPT) for c in cells]
+    templates = _templates(cells, NAME_PLACEHOLDER)
+    names = [_filled_in(_text(c.get("source")), templates) for c in cells]
     name = " ".join(_one_line(_EMPHASIS.sub(" ", n)) for n in names if n)
     if name:
         return name, ""
-    return "", f"the student name is not filled in (still {NAME_PLACEHOLDER!r} or empty)"
+    return "", f"the student name is not filled in (still {_one_line(templates[0])!r} or empty)"
 
 
 def _check_executed(nb: Mapping[str, Any]) -> str:
@@ -233,8 +240,9 @@ def _answers(nb: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
     problems: dict[str, str] = {}
     for question in QUESTIONS:
         cells = _role_cells(nb, ROLE_ANSWER, question)
+        templates = _templates(cells, ANSWER_PLACEHOLDER)
         texts = [
-            _filled_in(_text(c.get("source")), ANSWER_LABEL, ANSWER_PROMPT)
+            _filled_in(_text(c.get("source")), templates)
             for c in cells
             if c.get("cell_type") == "markdown"
         ]
@@ -246,7 +254,9 @@ def _answers(nb: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
             if any(c.get("cell_type") != "markdown" for c in cells):
                 problems[question] = "answer cell is not a markdown (text) cell"
             else:
-                problems[question] = "not answered (empty or still the template)"
+                problems[question] = (
+                    f"not answered (empty or still {_one_line(templates[0])!r})"
+                )
         elif words < MIN_ANSWER_WORDS:
             problems[question] = (
                 f"too short ({words} word{'' if words == 1 else 's'}; "
@@ -289,7 +299,11 @@ def _check_own_words(answers: Mapping[str, str], sources: Sequence[str]) -> dict
 
 
 def _problems_reason(problems: Mapping[str, str]) -> str:
-    return "; ".join(f"{question} {problem}" for question, problem in problems.items())
+    """``"q1, q3 <problem>; q2 <other problem>"``: questions with the same problem named once."""
+    questions: dict[str, list[str]] = {}
+    for question, problem in problems.items():
+        questions.setdefault(problem, []).append(question)
+    return "; ".join(f"{', '.join(named)} {problem}" for problem, named in questions.items())
 
 
 def _inspect(path: Path, optional: frozenset[str], allow_demo: bool) -> SubmissionResult:

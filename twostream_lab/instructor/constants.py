@@ -17,11 +17,11 @@ ROLE_ANSWER = "answer"
 
 NAME_LABEL = "**Student name:**"
 NAME_PROMPT = "_write your name here_"
-#: Template text of the student-name cell.
+#: Template text of the English student-name cell (a cell's ``template`` metadata comes first).
 NAME_PLACEHOLDER = f"{NAME_LABEL} {NAME_PROMPT}"
 ANSWER_LABEL = "**Answer:**"
 ANSWER_PROMPT = "_write your answer here_"
-#: Template text of every answer cell.
+#: Template text of the English answer cells (a cell's ``template`` metadata comes first).
 ANSWER_PLACEHOLDER = f"{ANSWER_LABEL} {ANSWER_PROMPT}"
 
 #: The video the activity runs on, and the title its prediction and demo video carry.

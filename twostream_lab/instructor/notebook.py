@@ -135,13 +135,22 @@ def _role_cells(
     ]
 
 
+def _template(cell: Mapping[str, Any]) -> str:
+    """The template text a role cell's metadata records (``twostream_lab.template``, written by
+    ``tools/build_notebooks.py``), '' when it records none."""
+    return _text(_lab_metadata(cell).get("template")).strip()
+
+
 def _own_texts(nb: Mapping[str, Any]) -> list[str]:
-    """The notebook's own markdown: every markdown cell without a role (instructions, questions)."""
-    return [
-        _text(c.get("source"))
-        for c in _cells(nb)
-        if c.get("cell_type") == "markdown" and not _lab_metadata(c).get("role")
-    ]
+    """The notebook's own text: every markdown cell without a role (instructions, questions) and
+    the template of every cell with one, so that a prompt left in an answer is not the student's."""
+    texts = []
+    for cell in _cells(nb):
+        if _lab_metadata(cell).get("role"):
+            texts.append(_template(cell))
+        elif cell.get("cell_type") == "markdown":
+            texts.append(_text(cell.get("source")))
+    return [text for text in texts if text]
 
 
 def _question_texts(nb: Mapping[str, Any]) -> dict[str, str]:

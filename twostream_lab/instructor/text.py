@@ -1,5 +1,5 @@
 """Text helpers of the checker: :func:`sanitize`, :func:`word_count` and the normalisation
-used to compare answers and strip template labels.
+used to compare answers and to take a template's label and prompt out of a student's text.
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ _EMPHASIS = re.compile(r"[*_`]+")
 _BOLD_LABEL = re.compile(
     r"^\s*(\*\*|__)[^*_\n]{1,60}?(?:[:\uff1a]\s*\1|\1\s*[:\uff1a])[ \t]*"
 )
+# A template's label: its leading bold part, with the colon that may follow it.
+_TEMPLATE_LABEL = re.compile(r"^\s*(\*\*|__)(?:(?!\1)[^\n])+\1(?:[ \t]*[:\uff1a])?")
+_COLON = re.compile("[:\uff1a]")
 # Scripts written without spaces between words: each character is a token, two make a word.
 _UNSPACED = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _UNSPACED_CHAR = re.compile(f"[{_UNSPACED}]")
@@ -97,18 +100,78 @@ def _tokens(text: str) -> list[str]:
     return _TOKEN.findall(text.casefold())
 
 
-def _strip_label(text: str, label: str) -> str:
-    """``text`` without its leading label: ``label`` in any markdown style or, as a translated
-    template has it, any bold label ending in a colon (``**Réponse :**``)."""
-    words = re.escape(label.strip("*_ :"))
-    english = re.compile(rf"^\s*[*_]*\s*{words}\s*[*_]*\s*:\s*[*_]*", re.I)
-    if english.match(text):
-        return english.sub("", text, count=1)
+def _template_parts(template: str) -> tuple[str, str]:
+    """Split a template cell's text into its label (the leading bold part, '' when none) and
+    its prompt (the rest).
+
+    Examples
+    --------
+    >>> _template_parts("**Nombre:** _escribe tu nombre aquí_")
+    ('**Nombre:**', '_escribe tu nombre aquí_')
+    >>> _template_parts("_write your answer here_")
+    ('', '_write your answer here_')
+    """
+    match = _TEMPLATE_LABEL.match(template)
+    label = match.group() if match else ""
+    return label.strip(), template[len(label):].strip()
+
+
+def _label_pattern(label: str) -> re.Pattern[str]:
+    """``label`` at the start of a text, in any markdown style, its colon (if it has one) kept
+    in place."""
+    words = re.escape(label.strip("*_ :\uff1a"))
+    if _COLON.search(label):
+        return re.compile(rf"^\s*[*_]*\s*{words}\s*[*_]*\s*[:\uff1a]\s*[*_]*", re.IGNORECASE)
+    # Without a colon the label must end where a word ends ("**Nombre** Ana", not "Nombres").
+    return re.compile(rf"^\s*[*_]*\s*{words}(?![^\W_])\s*[*_]*", re.IGNORECASE)
+
+
+def _strip_label(text: str, labels: Sequence[str]) -> str:
+    """``text`` without its leading label: the first of ``labels`` it starts with, in any
+    markdown style, else any bold label ending in a colon (``**Réponse :**``)."""
+    for label in filter(None, labels):
+        pattern = _label_pattern(label)
+        if pattern.match(text):
+            return pattern.sub("", text, count=1)
     return _BOLD_LABEL.sub("", text, count=1)
 
 
-def _filled_in(text: str, label: str, prompt: str) -> str:
-    """The text a student wrote in a template cell: label and template prompt removed."""
-    words = r"\s+".join(map(re.escape, prompt.strip("*_ ").split()))
-    body = re.sub(rf"[*_]*{words}[*_]*", "", _strip_label(text, label), flags=re.I).strip()
+#: A prompt of this many words is removed wherever it stands, emphasised or not; a shorter one
+#: could be a word of the student's own text ("Name" in a name).
+_PLAIN_PROMPT_WORDS = 3
+
+
+def _without_prompt(text: str, prompt: str) -> str:
+    """``text`` without ``prompt``, as whole words, whatever its case, spacing and emphasis: a
+    prompt of fewer than three words only where it is still emphasised or is all there is."""
+    words = _EMPHASIS.sub(" ", prompt).split()
+    if not words:
+        return text
+    pattern = r"[\s*_`]+".join(map(re.escape, words))
+    if len(words) >= _PLAIN_PROMPT_WORDS or re.fullmatch(rf"[\s*_`]*{pattern}[\s*_`]*", text,
+                                                         flags=re.IGNORECASE):
+        marks = "[*_`]*"
+    else:  # a short prompt ("_name_") is removed only where it is still emphasised
+        marks = "[*_`]+"
+    # whole words only: the prompt "_name_" must not cut "Namestone"
+    return re.sub(rf"(?<!\w){marks}{pattern}{marks}(?!\w)", "", text, flags=re.IGNORECASE)
+
+
+def _filled_in(text: str, templates: Sequence[str]) -> str:
+    """The text a student wrote in a template cell ('' when nothing): the label of the first of
+    ``templates`` it starts with removed (see :func:`_strip_label`), then every template's prompt.
+
+    Examples
+    --------
+    >>> templates = ["**Nombre:** _escribe tu nombre aquí_", "**Student name:** _write your name_"]
+    >>> _filled_in("**Nombre:** _Escribe tu nombre AQUÍ_", templates)
+    ''
+    >>> _filled_in("**Nombre:** Ana Pérez", templates)
+    'Ana Pérez'
+    """
+    parts = [_template_parts(template) for template in templates]
+    body = _strip_label(text, [label for label, _ in parts])
+    for _, prompt in parts:
+        body = _without_prompt(body, prompt)
+    body = body.strip()
     return body if _normalize(body) else ""

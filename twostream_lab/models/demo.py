@@ -24,6 +24,7 @@ import keras
 from keras import layers
 
 from twostream_lab.batching import STACKED_FRAMES
+from twostream_lab.checks import positive_int
 
 __all__ = [
     "SPATIAL_DEMO_NAME",
@@ -150,9 +151,7 @@ def build_demo_motion_model(
     >>> build_demo_motion_model().input_shape
     (None, 48, 48, 20)
     """
-    if (isinstance(stacked_frames, bool) or int(stacked_frames) != stacked_frames
-            or stacked_frames < 1):
-        raise ValueError(f"stacked_frames must be a positive integer, got {stacked_frames!r}")
+    positive_int(stacked_frames, "stacked_frames")
     height, width = _check_shape(input_shape, 2, "(height, width): the channels are 2L")
     inputs = keras.Input(shape=(height, width, 2 * int(stacked_frames)), name="input_motion")
     x = layers.BatchNormalization(axis=3, center=False, scale=False, name="data_norm")(inputs)

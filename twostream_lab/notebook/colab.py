@@ -10,7 +10,8 @@
     ``google.colab.files.upload()`` has no such limit.
 
 Outside Colab neither is needed: the cache folder is already on the local disk, and the video
-picker's upload button works.
+picker's upload button works. Recording from the webcam, which needs Colab's browser side too, is
+in :mod:`twostream_lab.notebook.webcam`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ import os
 import re
 from pathlib import Path
 
-from twostream_lab.data.paths import CACHE_ENV, DATA_ENV, atomic_file, cache_dir, data_dir, in_colab
+from twostream_lab.data.paths import (
+    CACHE_ENV,
+    DATA_ENV,
+    atomic_file,
+    cache_dir,
+    data_dir,
+    in_colab,
+)
 
 __all__ = ["DRIVE_CACHE_FOLDER", "in_colab", "keep_cache_in_drive", "save_upload",
            "upload_video"]

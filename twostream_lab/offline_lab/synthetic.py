@@ -47,6 +47,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from twostream_lab.checks import positive_int, size_pair
+
 __all__ = [
     "COLORS",
     "DIRECTIONS",
@@ -170,11 +172,9 @@ def clip_seed(dataset_seed: int, index: int) -> int:
 
 def _check_size(size: Sequence[int]) -> tuple[int, int]:
     try:
-        h, w = (int(x) for x in size)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"size must be a pair (height, width) of integers, got {size!r}; e.g. size=(48, 48)"
-        ) from None
+        h, w = size_pair(size)
+    except ValueError as error:
+        raise ValueError(f"{error}; e.g. size=(48, 48)") from None
     if min(h, w) < 16:
         raise ValueError(f"size must be at least 16 x 16 pixels, got {size!r}; e.g. size=(48, 48)")
     return h, w
@@ -352,9 +352,8 @@ def make_synthetic_dataset(
     >>> videos[8].name
     'synthetic_red_moving_up-left_seed2000001.mp4'
     """
-    if isinstance(n, bool) or int(n) != n or n < 1:
-        raise ValueError(f"n must be a positive number of clips, got {n!r}")
-    labels = np.arange(int(n), dtype=np.int64) % len(SYNTHETIC_CLASSES)
+    n = positive_int(n, "n", unit="clips")
+    labels = np.arange(n, dtype=np.int64) % len(SYNTHETIC_CLASSES)
     videos = [
         make_synthetic_clip(
             int(label), seed=clip_seed(seed, i), size=size, num_frames=num_frames, speed=speed,

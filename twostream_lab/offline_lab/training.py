@@ -51,13 +51,12 @@ __all__ = [
 ]
 
 def _flows(videos: Sequence, method: str, workers: int | None, progress: bool, desc: str) -> list:
-    from tqdm.auto import tqdm
-
     from twostream_lab.flow import compute_flow
+    from twostream_lab.progress import progress_bar
 
     return [
         compute_flow(video, method=method, workers=workers, cache=False, progress=False)
-        for video in tqdm(videos, desc=desc, unit="clip", disable=not progress)
+        for video in progress_bar(videos, desc=desc, unit="clip", enabled=progress)
     ]
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from twostream_lab.batching import STACKED_FRAMES
+from twostream_lab.checks import positive_int, positive_number
 from twostream_lab.flow import dequantize_flow, quantize_flow
 from twostream_lab.fusion import top_k_indices
 
@@ -244,8 +245,7 @@ def draw_flow_components(
     import matplotlib.pyplot as plt
 
     u, v = _check_component_pair(u, v, 2, "one flow frame (H, W)")
-    if not bound > 0:
-        raise ValueError(f"bound must be positive (pixels), got {bound!r}")
+    positive_number(bound, "bound", unit="pixels")
     panels = [] if frame is None else [("frame", _check_frame(frame))]
     panels += [("u", _pixels(u, bound)), ("v", _pixels(v, bound))]
     h, w = u.shape
@@ -344,11 +344,9 @@ def draw_flow_arrows(
             f"the flow ({u.shape[1]}x{u.shape[0]}) must be the size of the frame "
             f"({frame.shape[1]}x{frame.shape[0]}); pass the frame the flow was computed from"
         )
-    if isinstance(step, bool) or int(step) != step or step < 1:
-        raise ValueError(f"step must be a positive number of pixels, got {step!r}")
-    if gain is not None and not gain > 0:
-        raise ValueError(f"gain must be positive, got {gain!r}")
-    step = int(step)
+    step = positive_int(step, "step", unit="pixels")
+    if gain is not None:
+        positive_number(gain, "gain")
     dx, dy = _pixels(u, bound), _pixels(v, bound)
     rows, cols = dx.shape[0] // step, dx.shape[1] // step
     if rows == 0 or cols == 0:
@@ -420,10 +418,8 @@ def draw_stream_confidence(prediction, *, k: int = 5, figsize: tuple[float, floa
     """
     import matplotlib.pyplot as plt
 
-    if isinstance(k, bool) or int(k) != k or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
     names = list(prediction.class_names)
-    k = min(int(k), len(names))
+    k = min(positive_int(k, "k"), len(names))
     scores = {stream: np.asarray(prediction.scores(stream), np.float64)
               for stream in ("spatial", "motion", "fused")}
     best = top_k_indices(scores["fused"], k)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from twostream_lab.checks import positive_number
 from twostream_lab.flow import dequantize_flow
 
 __all__ = [
@@ -82,8 +83,8 @@ def flow_to_rgb(
     magnitude, angle = cv2.cartToPolar(dx, dy, angleInDegrees=True)
     if max_magnitude is None:
         max_magnitude = max(1.0, float(np.percentile(magnitude, 99)))
-    elif not max_magnitude > 0:
-        raise ValueError(f"max_magnitude must be positive, got {max_magnitude!r}")
+    else:
+        max_magnitude = positive_number(max_magnitude, "max_magnitude", unit="pixels")
     hsv = np.empty((*dx.shape, 3), np.uint8)
     hsv[..., 0] = np.rint(angle / 2) % 180  # OpenCV's uint8 hue is degrees / 2
     hsv[..., 1] = 255

@@ -169,7 +169,7 @@ class FrameLayout:
         self.flow = flow
         self.prediction = prediction
         self.blit = blit
-        self._offset = int(getattr(flow, "start", 0))
+        self._offset = flow.start
         self._background = None
         self._image_boxes: list[tuple[slice, slice]] = []  # (rows, columns) in the canvas
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from twostream_lab.checks import positive_number
 from twostream_lab.data.paths import atomic_file
 from twostream_lab.pictures.plotting import FIGSIZE, FrameLayout
 
@@ -81,13 +82,13 @@ def render_demo_video(
     import imageio_ffmpeg
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from tqdm.auto import tqdm
+
+    from twostream_lab.progress import progress_bar
 
     path = Path(path)
     if path.suffix.lower() != ".mp4":
         raise ValueError(f"the demo video must be an .mp4 file, got {str(path)!r}")
-    if fps <= 0:
-        raise ValueError(f"fps must be positive, got {fps}")
+    fps = positive_number(fps, "fps")
     indices = [int(i) for i in prediction.fused_indices]
     fig = Figure(figsize=FIGSIZE, dpi=dpi)
     FigureCanvasAgg(fig)
@@ -113,7 +114,8 @@ def render_demo_video(
         )
         writer.send(None)  # start ffmpeg
         try:
-            for index in tqdm(indices, desc="demo video", unit="frame", disable=not progress):
+            for index in progress_bar(indices, desc="demo video", unit="frame",
+                                      enabled=progress):
                 writer.send(_even_crop(layout.render(index)))
         finally:
             writer.close()

@@ -39,6 +39,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from twostream_lab.checks import looks_like_html
 from twostream_lab.weights.legacy import WeightsError, read_weights_info
 from twostream_lab.data.paths import cache_dir, remove_stale_temporaries, temporary_folder
 from twostream_lab.weights.download import (GDriveDownloader, PretrainedError, _copy_file,
@@ -157,11 +158,6 @@ def _download(archive: PretrainedArchive, url: str, zip_path: Path, get, progres
                               f"{url}: {exc}.\n{_by_hand(mirror)}") from exc
 
 
-def _looks_like_html(head: bytes) -> bool:
-    text = head.lstrip().lower()
-    return text.startswith((b"<!doctype html", b"<html", b"<head", b"<body")) or b"<html" in text
-
-
 def _check_zip(zip_path: Path, archive: PretrainedArchive, url: str, expected: str | None,
                mirror: str | None) -> str:
     """Check the downloaded zip (its size, or the mirror's SHA-256, and each member's CRC);
@@ -169,7 +165,7 @@ def _check_zip(zip_path: Path, archive: PretrainedArchive, url: str, expected: s
     size = zip_path.stat().st_size
     with open(zip_path, "rb") as file:
         head = file.read(4096)
-    if _looks_like_html(head):
+    if looks_like_html(head):
         why = ("Google Drive sends a page instead of the file when its download quota is used "
                "up or it wants a confirmation" if mirror is None else
                f"the mirror's server sent a page (an error, a login or a folder listing); open "

@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["SeededChoice", "seeded_choice"]
+__all__ = ["SeededChoice", "check_seed", "new_seed", "seeded_choice"]
 
 
 # --------------------------------------------------------------------------- a seeded choice
@@ -23,6 +23,34 @@ class SeededChoice(NamedTuple):
     def __str__(self) -> str:
         return (f"picked {self.item!r} with seed {self.seed} (seeded_choice(options, "
                 f"seed={self.seed}) picks it again)")
+
+
+def new_seed() -> int:
+    """A new random seed for :func:`seeded_choice`, 0 .. 999999 (short enough to write down)."""
+    return secrets.randbelow(1_000_000)
+
+
+def check_seed(seed, *, optional: bool = False) -> int | None:
+    """``seed`` as an ``int`` when it is a non-negative integer (or None, if ``optional``).
+
+    Otherwise a ValueError that names the allowed values and what was got (``True`` is a mistake,
+    not 1).
+
+    Examples
+    --------
+    >>> check_seed(7), check_seed(None, optional=True)
+    (7, None)
+    >>> check_seed(-1)
+    Traceback (most recent call last):
+    ...
+    ValueError: seed must be a non-negative integer, e.g. seed=7, got -1
+    """
+    if seed is None and optional:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        allowed = "a non-negative integer, e.g. seed=7" + (", or None" if optional else "")
+        raise ValueError(f"seed must be {allowed}, got {seed!r}")
+    return int(seed)
 
 
 def seeded_choice(options: Iterable[Any], *, seed: int | None = None) -> SeededChoice:
@@ -61,11 +89,7 @@ def seeded_choice(options: Iterable[Any], *, seed: int | None = None) -> SeededC
     if not candidates:
         raise ValueError("options is empty; pass at least one item to choose from")
     drawn = seed is None
-    if drawn:
-        seed = secrets.randbelow(1_000_000)
-    elif isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, e.g. seed=7, got {seed!r}")
-    seed = int(seed)
+    seed = new_seed() if drawn else check_seed(seed)
     item = candidates[int(np.random.default_rng(seed).integers(len(candidates)))]
     if drawn:
         print(f"seeded_choice: new seed {seed} picked {item!r}; pass seed={seed} to pick it "
