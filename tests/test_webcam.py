@@ -227,3 +227,70 @@ def test_in_colab_the_picker_says_how_to_record(browser, tmp_path):
                                  upload_dir=tmp_path / "uploads")
     assert "picker.record(seconds=4)" in picker._upload.value
     assert browser.scripts == [], "nothing runs in the browser before picker.record()"
+
+
+_BROWSER_MOCK = """
+const element = () => ({style: {}, append() {}, remove() {}, play: async () => {}});
+global.window = global;
+global.document = {createElement: element, body: {appendChild() {}},
+                   documentElement: {scrollHeight: 480}};
+const tracks = [];
+global.navigator = {mediaDevices: {getUserMedia: async () => {
+  if (process.argv[2] === 'deny') {
+    throw Object.assign(new Error('Permission denied'), {name: 'NotAllowedError'});
+  }
+  const track = {stopped: false, stop() { this.stopped = true; }};
+  tracks.push(track);
+  return {getTracks: () => [track]};
+}}};
+global.MediaRecorder = class {
+  static isTypeSupported(type) { return type === 'video/webm'; }
+  constructor(stream, options) { this.mimeType = options.mimeType; this.state = 'inactive'; }
+  start() { this.state = 'recording'; }
+  stop() {
+    this.state = 'inactive';
+    this.ondataavailable({data: new Blob([Buffer.from('webm bytes')])});
+    this.onstop();
+  }
+};
+global.FileReader = class {
+  readAsDataURL(blob) {
+    blob.arrayBuffer().then((buffer) => {
+      this.result = 'data:' + blob.type + ';base64,' + Buffer.from(buffer).toString('base64');
+      this.onload();
+    });
+  }
+};
+const started = Date.now();
+Promise.resolve(%s).then((result) => {
+  console.log(JSON.stringify({result, seconds: (Date.now() - started) / 1000,
+                              stopped: tracks.every((track) => track.stopped)}));
+});
+"""
+
+
+@pytest.mark.parametrize("mode", ["record", "deny"])
+def test_the_recorder_script_runs_in_a_javascript_engine(mode, tmp_path):
+    """The recorder's own JavaScript, run by Node against a stand-in browser: it records for the
+    requested time, answers a data URL (or the browser's error) and always frees the camera."""
+    import json
+    import shutil
+    import subprocess
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("Node.js is not installed")
+    from twostream_lab.notebook.webcam import _RECORDER_JS
+
+    script = tmp_path / "recorder.js"
+    script.write_text(_BROWSER_MOCK % (_RECORDER_JS % 300))
+    run = subprocess.run([node, str(script), mode], capture_output=True, text=True, timeout=30)
+    assert run.returncode == 0, run.stderr
+    answer = json.loads(run.stdout)
+    assert answer["stopped"]
+    if mode == "deny":
+        assert answer["result"] == {"error": "NotAllowedError", "message": "Permission denied"}
+    else:
+        assert answer["result"] == "data:video/webm;base64," + base64.b64encode(
+            b"webm bytes").decode()
+        assert answer["seconds"] >= 0.29

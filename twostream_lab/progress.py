@@ -79,7 +79,8 @@ def progress_bar(iterable: Iterable | None = None, *, total: int | None = None, 
     desc, unit : str
         The bar's label and the name of one step (``"frame"`` gives ``frame/s``).
     enabled : bool
-        ``False``: a disabled bar that shows nothing (the callers' ``progress=False``).
+        ``False``: a disabled bar that shows nothing (the callers' ``progress=False``). It decides
+        alone: tqdm's ``TQDM_DISABLE`` environment variable is not consulted.
     **tqdm_kwargs
         Passed on to :class:`tqdm.std.tqdm` (``leave``, ``mininterval``, ...). In a kernel
         ``file`` is replaced: the bar goes to the notebook, nothing to stderr.

@@ -231,7 +231,11 @@ def _fetch(sample: SampleVideo, progress: bool) -> Path:
         if urlsplit(source).scheme in ("http", "https"):
             import pooch
 
-            download = pooch.HTTPDownloader(progressbar=progress, timeout=DOWNLOAD_TIMEOUT)
+            from twostream_lab.progress import progress_bar
+
+            bar = progress_bar(desc=sample.name, unit="B", unit_scale=True,
+                               unit_divisor=1024) if progress else False
+            download = pooch.HTTPDownloader(progressbar=bar, timeout=DOWNLOAD_TIMEOUT)
             download(source, str(tmp), None)
         else:
             shutil.copyfile(source, tmp)

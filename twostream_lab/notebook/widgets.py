@@ -16,9 +16,10 @@ another, the explorer prints the frame it shows and draws that one frame as a st
     (:func:`twostream_lab.pictures.plotting.frame_figure`): the RGB frame, u and v, and the top-5 bars of
     the spatial stream, the motion stream and their fusion for that frame.
 
-Both are displayed as a MIME bundle that holds the live widget and a static copy (the current
-frame as PNG, the picker's choice as text): a notebook saved without its widget state (a Colab
-download, GitHub, nbviewer) shows the copy instead of ``VBox(children=(...``.
+Both are displayed as a MIME bundle that holds the live widget and a static copy of what it showed
+when the cell ran (the frame as PNG, the picker's choice as text): a viewer without the widget
+manager (GitHub, nbviewer, an instructor's static export of a Colab download) shows the copy
+instead of ``VBox(children=(...``. Later moves of the slider are not in the copy.
 """
 
 from __future__ import annotations
