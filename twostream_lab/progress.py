@@ -20,7 +20,7 @@ from typing import Any
 
 from tqdm.std import tqdm
 
-__all__ = ["progress_bar"]
+__all__ = ["progress_bar", "DownloadBar"]
 
 
 class _Discard:
@@ -99,3 +99,43 @@ def progress_bar(iterable: Iterable | None = None, *, total: int | None = None, 
     """
     kind = _KernelBar if enabled and _in_kernel() else tqdm
     return kind(iterable, total=total, desc=desc, unit=unit, disable=not enabled, **tqdm_kwargs)
+
+
+class DownloadBar:
+    """A byte counter for pooch's ``HTTPDownloader(progressbar=...)``, drawn by :func:`progress_bar`.
+
+    pooch sets ``total`` from the response's length, calls ``update``, then ``reset``,
+    ``update(total)`` and ``close``; it tests the object for truth first, which a tqdm bar without
+    a total refuses, so this one is always true.
+
+    Examples
+    --------
+    >>> bar = DownloadBar("spatial.zip", enabled=False)
+    >>> bar.total = 2048; bar.update(2048); bar.close()
+    >>> bool(bar)
+    True
+    """
+
+    def __init__(self, desc: str, *, enabled: bool = True) -> None:
+        self._bar = progress_bar(total=0, desc=desc, unit="B", unit_scale=True,
+                                 unit_divisor=1024, enabled=enabled)
+
+    def __bool__(self) -> bool:
+        return True
+
+    @property
+    def total(self) -> int:
+        return self._bar.total
+
+    @total.setter
+    def total(self, value: int) -> None:
+        self._bar.total = value
+
+    def update(self, n: int) -> None:
+        self._bar.update(n)
+
+    def reset(self) -> None:
+        self._bar.reset()
+
+    def close(self) -> None:
+        self._bar.close()

@@ -231,11 +231,11 @@ def _fetch(sample: SampleVideo, progress: bool) -> Path:
         if urlsplit(source).scheme in ("http", "https"):
             import pooch
 
-            from twostream_lab.progress import progress_bar
+            from twostream_lab.progress import DownloadBar
 
-            bar = progress_bar(desc=sample.name, unit="B", unit_scale=True,
-                               unit_divisor=1024) if progress else False
-            download = pooch.HTTPDownloader(progressbar=bar, timeout=DOWNLOAD_TIMEOUT)
+            download = pooch.HTTPDownloader(
+                progressbar=DownloadBar(sample.name) if progress else False,
+                timeout=DOWNLOAD_TIMEOUT)
             download(source, str(tmp), None)
         else:
             shutil.copyfile(source, tmp)

@@ -29,7 +29,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 
 from twostream_lab.data.paths import temporary_folder
-from twostream_lab.progress import progress_bar
+from twostream_lab.progress import DownloadBar
 
 __all__ = ["CONNECT_TIMEOUT", "READ_TIMEOUT", "GDriveDownloader", "PretrainedError"]
 
@@ -233,9 +233,8 @@ def _http_download(url: str, output_file, pooch_obj=None, *, progress: bool = Tr
     _check_reachable(url, connect,
                      "this machine is offline, or the mirror's server is down")
     # our bar, not pooch's tqdm.auto widget: a saved notebook then keeps the finished bar
-    bar = progress_bar(desc="download", unit="B", unit_scale=True, unit_divisor=1024) \
-        if progress else False
-    downloader = pooch.HTTPDownloader(progressbar=bar, chunk_size=_CHUNK,
+    downloader = pooch.HTTPDownloader(progressbar=DownloadBar("download") if progress else False,
+                                      chunk_size=_CHUNK,
                                       timeout=(connect, read))
     with _network_errors(url, read):
         downloader(url, output_file, pooch_obj)
