@@ -1055,13 +1055,13 @@ def test_csv_is_written_atomically(tmp_path, monkeypatch):
     report.write_text("the previous report\n")
     calls = []
 
-    def failing_mark(check):
+    def failing_mark(check, marks=None):
         calls.append(check)
         if len(calls) > len(CHECKS):  # fail on the second row
             raise RuntimeError("disk full")
         return "pass"
 
-    monkeypatch.setattr("twostream_lab.instructor.report._csv_mark", failing_mark)
+    monkeypatch.setattr("twostream_lab.instructor.report._mark", failing_mark)
     with pytest.raises(RuntimeError, match="disk full"):
         write_csv(check_submissions(folder), report)
     assert report.read_text() == "the previous report\n"

@@ -23,7 +23,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["FUSION_METHODS", "TSN_WEIGHTS", "fuse_scores", "top_k_indices", "top_k_classes"]
+__all__ = ["FUSION_METHODS", "TSN_WEIGHTS", "check_fusion", "fuse_scores", "top_k_indices",
+           "top_k_classes"]
 
 #: The fusion methods :func:`fuse_scores` accepts.
 FUSION_METHODS = ("average", "weighted", "max", "product")
@@ -49,6 +50,35 @@ def _check_weights(weights) -> tuple[float, float]:
     if a + b == 0:
         raise ValueError("weights must not both be zero; e.g. weights=(1, 1.5)")
     return a / (a + b), b / (a + b)
+
+
+def check_fusion(method: str = "average",
+                 weights: Sequence[float] | None = None) -> tuple[float, float] | None:
+    """Check fusion settings before any work; return the normalised weights (``"weighted"`` only).
+
+    Raises the ValueError :func:`fuse_scores` would raise for ``method`` and ``weights``.
+
+    Examples
+    --------
+    >>> check_fusion("weighted", (1, 3))
+    (0.25, 0.75)
+    >>> check_fusion("max") is None
+    True
+    """
+    if method not in FUSION_METHODS:
+        raise ValueError(f"unknown fusion method {method!r}; choose one of {FUSION_METHODS}")
+    if weights is not None and method != "weighted":
+        raise ValueError(
+            f"weights are only used by method='weighted', got method={method!r} with "
+            f"weights={weights!r}; pass method='weighted'"
+        )
+    if method != "weighted":
+        return None
+    if weights is None:
+        raise ValueError(
+            "method='weighted' needs weights=(spatial, motion), e.g. weights=(1, 1.5) (TSN)"
+        )
+    return _check_weights(weights)
 
 
 def fuse_scores(
@@ -83,13 +113,7 @@ def fuse_scores(
     >>> fuse_scores(s, m, method="max").tolist()
     [0.5, 0.75]
     """
-    if method not in FUSION_METHODS:
-        raise ValueError(f"unknown fusion method {method!r}; choose one of {FUSION_METHODS}")
-    if weights is not None and method != "weighted":
-        raise ValueError(
-            f"weights are only used by method='weighted', got method={method!r} with "
-            f"weights={weights!r}; pass method='weighted'"
-        )
+    normalised = check_fusion(method, weights)
     s = np.asarray(spatial)
     m = np.asarray(motion)
     if s.shape != m.shape or s.ndim not in (1, 2) or s.shape[-1] < 1:
@@ -108,11 +132,7 @@ def fuse_scores(
     if method == "average":
         out = (s64 + m64) / 2
     elif method == "weighted":
-        if weights is None:
-            raise ValueError(
-                "method='weighted' needs weights=(spatial, motion), e.g. weights=(1, 1.5) (TSN)"
-            )
-        a, b = _check_weights(weights)
+        a, b = normalised
         out = a * s64 + b * m64
     elif method == "max":
         out = np.maximum(s64, m64)

@@ -38,7 +38,7 @@ import numpy as np
 from twostream_lab.batching import motion_batches, spatial_batches, stack_starts
 from twostream_lab.checks import optional_positive_int, positive_int
 from twostream_lab.flow.types import Flow
-from twostream_lab.fusion import fuse_scores
+from twostream_lab.fusion import check_fusion
 from twostream_lab.prediction import STREAMS, Prediction
 from twostream_lab.video import TRAINING_SHORT_SIDE
 
@@ -315,7 +315,7 @@ def predict_video(
     """
     video = as_video(video)
     sampling = check_sampling(sampling)
-    fuse_scores(np.ones(1), np.ones(1), method=fusion, weights=fusion_weights)  # validate early
+    check_fusion(fusion, fusion_weights)  # before any flow is computed
     h_s, w_s, c_s = model_input_size(models.spatial)
     h_m, w_m, c_m = model_input_size(models.motion)
     if c_s != 3:

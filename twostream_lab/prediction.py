@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from twostream_lab.fusion import fuse_scores, top_k_classes
+from twostream_lab.fusion import check_fusion, fuse_scores, top_k_classes
 
 __all__ = ["STREAMS", "Prediction"]
 
@@ -100,7 +100,7 @@ class Prediction:
     def __post_init__(self) -> None:
         # frozen: the normalised values are set through object.__setattr__
         # bad fusion settings fail here, not at the first summary()
-        fuse_scores(np.ones(1), np.ones(1), method=self.fusion, weights=self.fusion_weights)
+        check_fusion(self.fusion, self.fusion_weights)
         normalised = {
             "spatial": np.array(self.spatial, np.float32),
             "motion": np.array(self.motion, np.float32),

@@ -72,7 +72,7 @@ from twostream_lab.evaluation.store import (
     weights_fingerprint,
 )
 from twostream_lab.evaluation.videos import VIDEO_SUFFIXES, VideoItem, find_videos
-from twostream_lab.fusion import TSN_WEIGHTS, fuse_scores
+from twostream_lab.fusion import TSN_WEIGHTS, check_fusion
 
 __all__ = [
     "EVALUATION_STREAMS",
@@ -253,7 +253,7 @@ def evaluate_videos(
     methods = _check_methods(flow, compare_flow)
     workers = _check_workers(workers, scheduler)
     positive_int(batch_size, "batch_size")
-    fuse_scores(np.ones(1), np.ones(1), method="weighted", weights=fusion_weights)  # validate
+    check_fusion("weighted", fusion_weights)
     fusion_weights = tuple(float(w) for w in fusion_weights)
     if confusion_stream not in EVALUATION_STREAMS:
         raise ValueError(f"confusion_stream must be one of {EVALUATION_STREAMS}, got "

@@ -22,7 +22,7 @@ import numpy as np
 
 from twostream_lab.data.classes import UCF101_CLASSES, class_index, normalize_class_name
 from twostream_lab.data.paths import data_dir
-from twostream_lab.fusion import fuse_scores
+from twostream_lab.fusion import check_fusion, fuse_scores
 
 __all__ = ["PUBLISHED_TOP1", "PredsError", "VideoAccuracy", "evaluate_two_stream",
            "format_accuracy_table", "fuse_preds", "read_preds", "read_test_list",
@@ -250,7 +250,7 @@ def fuse_preds(spatial: dict[str, np.ndarray], motion: dict[str, np.ndarray], *,
     >>> fused["a"]
     array([0.75, 0.75])
     """
-    fuse_scores(np.ones(1), np.ones(1), method=method, weights=weights)  # bad arguments first
+    check_fusion(method, weights)  # bad arguments first, even with no video in common
     return {key: fuse_scores(spatial[key], motion[key], method=method, weights=weights)
             for key in spatial if key in motion}
 

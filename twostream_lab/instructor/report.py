@@ -27,12 +27,18 @@ from twostream_lab.instructor.constants import (
 from twostream_lab.instructor.text import _path_text, sanitize
 
 
-def _cell_mark(check: CheckResult | None) -> str:
+#: How a check's outcome is written: (not run, passed, failed, optional and failed).
+_TABLE_MARKS = ("-", "ok", "FAIL", "warn")
+_CSV_MARKS = ("", "pass", "fail", "fail (optional)")
+
+
+def _mark(check: CheckResult | None, marks: tuple[str, str, str, str] = _TABLE_MARKS) -> str:
+    not_run, passed, failed, optional = marks
     if check is None:
-        return "-"
+        return not_run
     if check.passed:
-        return "ok"
-    return "FAIL" if check.required else "warn"
+        return passed
+    return failed if check.required else optional
 
 
 def _fit(text: str, width: int, *, keep_end: bool = False) -> str:
@@ -67,7 +73,7 @@ def format_report(results: Sequence[SubmissionResult]) -> str:
             _fit(sanitize(r.student) or "-", 24),
             r.weights,
             sanitize(r.frames) or "-",
-            *(_cell_mark(r.check(name)) for name in CHECKS),
+            *(_mark(r.check(name)) for name in CHECKS),
             "PASS" if r.ok else "FAIL",
         ]
         for r in results
@@ -124,14 +130,6 @@ def _csv_cell(text: str, *, multiline: bool = False) -> str:
     return "'" + text if text.lstrip()[:1] in ("=", "+", "-", "@") else text
 
 
-def _csv_mark(check: CheckResult | None) -> str:
-    if check is None:
-        return ""
-    if check.passed:
-        return "pass"
-    return "fail" if check.required else "fail (optional)"
-
-
 def write_csv(results: Sequence[SubmissionResult], path: str | os.PathLike) -> Path:
     """Write the report as CSV: one row per submission, one column per check, then the answers.
 
@@ -160,7 +158,7 @@ def write_csv(results: Sequence[SubmissionResult], path: str | os.PathLike) -> P
                     "pass" if r.ok else "fail",
                     r.weights,
                     _csv_cell(r.frames),
-                    *(_csv_mark(r.check(name)) for name in CHECKS),
+                    *(_mark(r.check(name), _CSV_MARKS) for name in CHECKS),
                     _csv_cell(r.reasons),
                     *(_csv_cell(r.answers.get(q, ""), multiline=True) for q in QUESTIONS),
                 ]
@@ -204,7 +202,7 @@ def _html_page(results: Sequence[SubmissionResult]) -> str:
         "<tbody>",
     ]
     for r in results:
-        marks = [_cell_mark(r.check(name)) for name in CHECKS]
+        marks = [_mark(r.check(name)) for name in CHECKS]
         cells = [
             f"<td><code>{_h(_path_text(r.path))}</code></td>",
             f"<td>{_h(r.student) or '-'}</td>",

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from twostream_lab.fusion import fuse_scores
+from twostream_lab.fusion import check_fusion, fuse_scores
 from twostream_lab.notebook.exercises._result import CheckResult, _call, _right, _short, _wrong
 
 __all__ = ["check_fusion_rule"]
@@ -110,7 +110,7 @@ def check_fusion_rule(
     >>> bool(check_fusion_rule(np.maximum, method="max"))
     True
     """
-    fuse_scores(np.ones(1), np.ones(1), method=method, weights=weights)  # validates both
+    check_fusion(method, weights)
     if not callable(student_function):
         raise ValueError(
             "student_function must be a function of (spatial, motion) that returns the fused "
