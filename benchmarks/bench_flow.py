@@ -7,11 +7,14 @@ Measured in one run, on this machine:
    ``(255 * (f + 20) / 40).astype(np.uint8)``), and whether ``tvl1`` gives its flow exactly;
 2. agreement of every faster method with default TV-L1 over the shared UCF101 clips: mean
    end-point error (px) and the share of quantised u/v pixels within +-2 (and +-1) levels;
-3. the cache: the same flow a second time, served from the cache.
+3. the cache: the same flow a second time, served from the cache;
+4. a synthetic dataset through the cache, whose key is the grey frames: the red and blue clips
+   of a direction share one entry, against every clip computed (``cache=False``).
 
 Usage::
 
     TWOSTREAM_LAB_DATA=../shared/data python benchmarks/bench_flow.py --agreement-pairs 1
+    python benchmarks/bench_flow.py --synthetic-only    # step 4 alone, no clips needed
 
 Use ``--clips`` / ``--agreement-pairs`` / ``--speed-pairs`` to keep it to a few minutes.
 """
@@ -207,6 +210,26 @@ def cache_speedup(clip: Path, pairs: int, report: dict) -> None:
           f"{t_first / t_second:.0f}x faster, identical: {same}, entry {size / 1024:.0f} KiB")
 
 
+def synthetic_dataset(clips: int, report: dict) -> None:
+    from twostream_lab.offline_lab.synthetic import make_synthetic_dataset
+
+    print(f"\n## A synthetic dataset of {clips} clips (48x48, 16 frames), method tvl1")
+    videos, _ = make_synthetic_dataset(clips, seed=0)
+    every, t_every = timed(lambda: [compute_flow(v, method="tvl1", cache=False, progress=False)
+                                    for v in videos])
+    with tempfile.TemporaryDirectory() as folder:
+        shared, t_shared = timed(lambda: [compute_flow(v, method="tvl1", cache=folder,
+                                                       progress=False) for v in videos])
+        entries = len(list(Path(folder).glob("*.npz")))
+    same = all(np.array_equal(a.u, b.u) and np.array_equal(a.v, b.v)
+               for a, b in zip(every, shared, strict=True))
+    report["synthetic_dataset"] = {"clips": clips, "every_clip_s": t_every,
+                                   "through_cache_s": t_shared, "entries": entries,
+                                   "speedup": t_every / t_shared, "identical": same}
+    print(f"every clip computed: {t_every:.1f} s; through the cache: {t_shared:.1f} s with "
+          f"{entries} entries for {clips} clips: {t_every / t_shared:.2f}x, identical: {same}")
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=data_dir("ucf101", "videos"),
@@ -218,8 +241,15 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--agreement-pairs", type=int, default=1,
                         help="pairs per clip for the agreement (default 1)")
     parser.add_argument("--skip-tf", action="store_true", help="leave out tvl1-tf")
+    parser.add_argument("--synthetic-clips", type=int, default=16,
+                        help="clips of the synthetic dataset in step 4 (default 16)")
+    parser.add_argument("--synthetic-only", action="store_true", help="run step 4 only")
     parser.add_argument("--json", type=Path, help="also write the numbers to this file")
     args = parser.parse_args(argv)
+    if args.synthetic_only:
+        report: dict = {}
+        synthetic_dataset(args.synthetic_clips, report)
+        return report
 
     clips = sorted(args.data.glob("*.avi"))[: args.clips]
     if not clips:
@@ -234,6 +264,7 @@ def main(argv: list[str] | None = None) -> dict:
     speed(args.data / args.speed_clip, args.speed_pairs, methods, report)
     cache_speedup(args.data / args.speed_clip, args.speed_pairs, report)
     agreement(clips, args.agreement_pairs, methods, report)
+    synthetic_dataset(args.synthetic_clips, report)
     report["machine"]["load_after"] = os.getloadavg()
     report["seconds"] = time.perf_counter() - began
     print(f"\nfinished in {report['seconds']:.0f} s, load {os.getloadavg()[0]:.1f}")

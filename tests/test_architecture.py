@@ -68,11 +68,13 @@ def test_the_library_imports_no_notebook_tool_or_test():
     assert offending == []
 
 
-def test_video_flow_and_pictures_import_no_tensorflow():
+def test_video_flow_pictures_and_the_weights_choice_import_no_tensorflow():
     code = ("import sys; import twostream_lab.video, twostream_lab.flow, twostream_lab.batching, "
             "twostream_lab.fusion, twostream_lab.pictures, twostream_lab.pictures.plotting, "
-            "twostream_lab.pictures.flow_viz, twostream_lab.pictures.render; "
+            "twostream_lab.pictures.flow_viz, twostream_lab.pictures.render, "
+            "twostream_lab.weights.pretrained; from twostream_lab import choose_weights; "
+            "print(choose_weights('auto').source, choose_weights('demo').source); "
             "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
-    assert out.strip() == "[]"
+    assert out.splitlines()[-1] == "[]"

@@ -1,10 +1,11 @@
 """Whole-dataset evaluation on Dask (``evaluate_videos``, ``twostream-lab evaluate``).
 
 One 2-worker LocalCluster on 127.0.0.1 serves the whole module (passed as ``scheduler=``, the
-path an existing cluster takes); the command-line runs start their own 1-worker cluster. Most
-tests use the tiny demo models on synthetic clips written as MJPG .avi files (the labels come
-from a list file's class numbers); one uses the stand-in pretrained Xception weights on two real
-UCF101 clips and skips without them.
+path an existing cluster takes); the command-line run that is killed half-way starts its own
+1-worker cluster, the other command-line runs use the module's. Most tests use the tiny demo
+models on synthetic clips written as MJPG .avi files (the labels come from a list file's class
+numbers); one uses the stand-in pretrained Xception weights on two real UCF101 clips and skips
+without them.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from twostream_lab.data.paths import TEMP_PREFIX
 from twostream_lab.evaluation.dataset import (
     EVALUATION_STREAMS,
     EvaluationError,
@@ -82,6 +84,12 @@ def _tables(folder: Path) -> dict[str, bytes]:
 
 def _results(folder: Path) -> dict[str, dict]:
     return {p.name: json.loads(p.read_text()) for p in sorted((folder / "videos").glob("*.json"))}
+
+
+def _stored_results(out: Path) -> dict[str, int]:
+    """Stored result files (not the temporary files of a write under way) and their mtimes."""
+    return {p.name: p.stat().st_mtime_ns for p in out.glob("*/videos/*.json")
+            if not p.name.startswith(TEMP_PREFIX)}
 
 
 def _cli(*args: str, **kwargs) -> subprocess.Popen:
@@ -234,35 +242,39 @@ def test_one_or_two_workers_and_a_killed_run_give_the_same_tables(clips, cluster
     assert expected["accuracy.csv"].decode().splitlines()[0] == "stream,videos,top1,top5"
     assert (folder / "confusion.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
-    # 1 worker (the command line's own LocalCluster), killed once its first result is stored
+    # 1 worker (the command line's own LocalCluster), killed once its first result is stored,
+    # then resumed on the module's 2-worker cluster
     out = tmp_path / "one"
     args = (str(clips / "list.txt"), "--weights", "demo", "--flow", FLOW, "--sampling",
-            str(SAMPLING), "--workers", "1", "--out", str(out), "--quiet")
-    run = _cli(*args, start_new_session=True)
+            str(SAMPLING), "--out", str(out), "--quiet")
+    run = _cli(*args, "--workers", "1", start_new_session=True)
     deadline = time.monotonic() + 120
-    stored: list[Path] = []
+    stored: dict[str, int] = {}
     while not stored and run.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
-        stored = list(out.glob("*/videos/*.json"))
+        stored = _stored_results(out)
     os.killpg(run.pid, signal.SIGKILL)
     _, stderr = run.communicate(timeout=30)
     assert stored, f"no result within 120 s; stderr: {stderr[-2000:]}"
-    before = {p.name: p.stat().st_mtime_ns for p in out.glob("*/videos/*.json")}
+    before = _stored_results(out)
     assert 0 < len(before) < CLIPS, "the run was not killed half-way"
 
-    resumed = _cli(*args)
+    resumed = _cli(*args, "--scheduler", cluster)
     stdout, stderr = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, stderr[-2000:]
     assert f"{CLIPS} scored ({CLIPS - len(before)} now, {len(before)} from an earlier run)" \
         in stdout
     one = _settings_folder(out)
     assert one.name == folder.name
-    assert {name: (one / "videos" / name).stat().st_mtime_ns for name in before} == before
+    after = _stored_results(out)
+    assert {name: after[name] for name in before} == before, "stored results are not rewritten"
     assert _tables(one) == expected
     one_results, two_results = _results(one), _results(folder)
     for name, result in one_results.items():
         assert result["spatial"] == two_results[name]["spatial"]
         assert result["motion"] == two_results[name]["motion"]
+    assert {one_results[name]["worker"] for name in before}.isdisjoint(
+        r["worker"] for r in two_results.values()), "the killed run had its own worker"
     assert "time:" in stdout and "time" not in expected["accuracy.csv"].decode()
     log = (out / "evaluate.log").read_text()
     assert log.count(" start: ") == 2 and "clip00.avi" in log

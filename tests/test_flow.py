@@ -248,6 +248,27 @@ def test_cache_hit_is_identical_and_not_recomputed(moving, count_pairs):
     assert not list(cache_dir("flow").glob(".*")), "no temporary files are left"
 
 
+def test_cache_is_keyed_by_the_grey_frames_the_method_sees(moving, count_pairs):
+    from twostream_lab.offline_lab.synthetic import make_synthetic_clip
+
+    red = make_synthetic_clip("red moving up-left", seed=3)
+    blue = make_synthetic_clip("blue moving up-left", seed=3)
+    assert not np.array_equal(red.frames, blue.frames)
+    first = compute_flow(red, method="dis", progress=False)
+    assert count_pairs["pairs"] == 15
+    second = compute_flow(blue, method="dis", progress=False)
+    assert count_pairs["pairs"] == 15, "same grey frames: the red clip's entry serves the blue one"
+    assert second.u.tobytes() == first.u.tobytes() and second.v.tobytes() == first.v.tobytes()
+    compute_flow(make_synthetic_clip("red moving up-right", seed=3), method="dis", progress=False)
+    assert count_pairs["pairs"] == 30 and len(_entries()) == 2
+
+    compute_flow(moving, method="dis", progress=False)
+    compute_flow(grey_frames(moving), method="dis", progress=False)
+    assert count_pairs["pairs"] == 34, "an RGB clip and its grey frames are one entry"
+    compute_flow(moving, method="dis", progress=False, short_side=32)
+    assert count_pairs["pairs"] == 38, "frames resized for the flow are another entry"
+
+
 def test_cache_completes_a_partial_entry(count_pairs):
     clip = translating_clip(n=9)
     compute_flow(clip, method="dis", progress=False, pairs=[2, 3])

@@ -24,7 +24,7 @@ from loopback import closed_port, http_head, stalling_server, unanswered_server
 from twostream_lab.weights import pretrained
 from twostream_lab.data.classes import UCF101_CLASSES
 from twostream_lab.data.paths import TEMP_PREFIX, cache_dir
-from twostream_lab.models import two_stream
+from twostream_lab.models import demo
 from twostream_lab.models.two_stream import TwoStream, load_two_stream
 from twostream_lab.weights.pretrained import (MIRROR_ENV, PretrainedError, cached_pretrained,
                                               cached_pretrained_files, fetch_pretrained,
@@ -563,13 +563,13 @@ def test_local_pair_mistakes(full_files, tiny_zip):
 
 def test_load_two_stream_demo(monkeypatch):
     spatial, motion = build_tiny_model(3, 4), build_tiny_model(4, 4)
-    monkeypatch.setattr(two_stream, "load_demo_models", lambda: (spatial, motion))
-    monkeypatch.setattr(two_stream, "demo_class_names", lambda: ("wave", "swing", "run", "spin"))
+    monkeypatch.setattr(demo, "load_demo_models", lambda: (spatial, motion))
+    monkeypatch.setattr(demo, "demo_class_names", lambda: ("wave", "swing", "run", "spin"))
     models = load_two_stream("demo")
     assert models.is_demo and models.source == "demo"
     assert models.class_names == ("wave", "swing", "run", "spin")
     assert models.spatial is spatial and models.stacked_frames == 2
-    monkeypatch.setattr(two_stream, "demo_class_names", lambda: ("wave", "swing"))
+    monkeypatch.setattr(demo, "demo_class_names", lambda: ("wave", "swing"))
     with pytest.raises(ValueError, match="4 outputs but 2 class names"):
         load_two_stream("demo")
 

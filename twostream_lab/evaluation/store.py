@@ -150,7 +150,7 @@ def _settings_folder(out: Path, settings: Mapping[str, Any]) -> Path:
     (folder / "videos").mkdir(parents=True, exist_ok=True)
     recorded = folder / _SETTINGS_FILE
     if not recorded.is_file():
-        with atomic_file(recorded, suffix=".json") as tmp:
+        with atomic_file(recorded) as tmp:
             tmp.write_text(json.dumps(settings, indent=1, sort_keys=True) + "\n")
         return folder
     try:
@@ -202,7 +202,8 @@ def _store(folder: Path, item: VideoItem, settings: Mapping[str, Any], settings_
               "settings": settings_id, "weights": settings["weights"],
               "flow": settings["flow"], "sampling": settings["sampling"],
               "worker": answer["worker"], "worker_model_loads": answer["model_loads"], **result}
-    with atomic_file(_result_path(folder, item.id), suffix=".json") as tmp:
+    # the temporary name ends in ".tmp", so that a glob of videos/*.json sees only results
+    with atomic_file(_result_path(folder, item.id)) as tmp:
         tmp.write_text(json.dumps(record, sort_keys=True) + "\n")
 
 

@@ -15,9 +15,10 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from twostream_lab.data.paths import atomic_file
+from twostream_lab.flow.frames import _GreyFrames
 from twostream_lab.flow.methods import FlowMethod, _implementation_version
 
-_CACHE_FORMAT = 1  # bump when what is cached for the same key changes
+_CACHE_FORMAT = 2  # bump when what is cached for the same key changes
 # Temporary cache files of versions before paths.TEMP_PREFIX: ".<cache key>.npz-<random>.tmp".
 _LEGACY_CACHE_TEMP = "." + "[0-9a-f]" * 40 + ".npz-*.tmp"
 
@@ -25,14 +26,22 @@ _LEGACY_CACHE_TEMP = "." + "[0-9a-f]" * 40 + ".npz-*.tmp"
 _Rows = np.ndarray | Sequence[np.ndarray]
 
 
-def _cache_key(clip: np.ndarray, spec: FlowMethod, bound: float, short_side: int | None) -> str:
+def _cache_key(grey: _GreyFrames, num_frames: int, spec: FlowMethod, bound: float) -> str:
+    """The key of a clip's flow: its grey frames at the flow size (all that a flow method sees)
+    and every setting that changes the result.
+
+    Keying on the grey frames rather than on the colour ones lets clips that differ only in
+    colour share one entry: the red and blue synthetic clips of a direction have identical grey
+    frames (:mod:`twostream_lab.offline_lab.synthetic`), so their flow is computed once.
+    """
     description = json.dumps({
         "format": _CACHE_FORMAT, "method": spec.name, "params": dict(spec.params),
         "implementation": _implementation_version(spec), "bound": bound,
-        "short_side": short_side, "shape": list(clip.shape), "dtype": str(clip.dtype),
+        "shape": [num_frames, *grey.size],
     }, sort_keys=True)
     digest = hashlib.sha256(description.encode())
-    digest.update(np.ascontiguousarray(clip).data)
+    for index in range(num_frames):  # frame by frame: the clip is never converted whole
+        digest.update(np.ascontiguousarray(grey.frame(index)).data)
     return digest.hexdigest()[:40]
 
 

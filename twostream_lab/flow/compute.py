@@ -56,9 +56,10 @@ def compute_flow(
         needed in scripts). ``"tvl1-tf"`` always runs in this process.
     cache : bool or path
         Reuse and store results in ``cache_dir("flow")`` (or the folder given), keyed by the
-        frames' content and every parameter that changes the result. Damaged entries are
-        detected (checksum), removed and recomputed. Temporary files that killed runs left in
-        the folder more than an hour ago are removed.
+        grey frames that the method sees (so clips that differ only in colour share an entry)
+        and every parameter that changes the result. Damaged entries are detected (checksum),
+        removed and recomputed. Temporary files that killed runs left in the folder more than
+        an hour ago are removed.
     progress : bool
         Show a progress bar (:func:`twostream_lab.progress.progress_bar`) over the pairs that
         are computed.
@@ -107,11 +108,12 @@ def compute_flow(
     height, width = short_side_size(*clip.shape[1:3], short_side)
 
     rows = stop - start
+    grey = _GreyFrames(clip, (height, width))
     folder = _cache_folder(cache)
     entry = None
     if folder is not None:
         remove_stale_temporaries(folder, (_LEGACY_CACHE_TEMP,))
-        path = folder / f"{_cache_key(clip, spec, bound, short_side)}.npz"
+        path = folder / f"{_cache_key(grey, len(clip), spec, bound)}.npz"
         entry = _load_entry(path, num_flow, height, width)
     if entry is not None and not return_raw and len(wanted) == rows:
         first, last = np.searchsorted(entry[0], [start, stop])
@@ -137,7 +139,6 @@ def compute_flow(
             else int(workers)
         if spec.algorithm == "tensorflow-tvl1":
             n_workers = 1
-        grey = _GreyFrames(clip, (height, width))
         if spec.algorithm == "tensorflow-tvl1":
             results = _tensorflow(spec, grey, todo)
         elif n_workers > 1 and len(todo) > 1:

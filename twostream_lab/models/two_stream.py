@@ -3,22 +3,23 @@
 :func:`choose_weights` resolves a notebook's ``WEIGHTS`` switch ("auto", "pretrained", "demo" or
 a pair of .h5 paths) without loading anything, and says why; :func:`load_two_stream` loads what
 it chose into a :class:`TwoStream`, the one object every later stage takes. This is the only
-place where a weights choice is parsed.
+place where a weights choice is parsed. Choosing imports no TensorFlow (a notebook that only
+shows its choice starts seconds faster); loading imports it with the architectures.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-
-import keras
+from typing import TYPE_CHECKING
 
 from twostream_lab.data.classes import UCF101_CLASSES
 from twostream_lab.data.paths import in_colab
-from twostream_lab.models.demo import demo_class_names, load_demo_models
-from twostream_lab.models.xception import build_motion_model, build_spatial_model, stacked_frames_of
 from twostream_lab.weights.legacy import load_legacy_weights, read_weights_info
 from twostream_lab.weights.pretrained import MIRROR_ENV, PretrainedError, cached_pretrained, fetch_pretrained
+
+if TYPE_CHECKING:
+    import keras
 
 __all__ = ["SOURCES", "WEIGHTS_ENV", "TwoStream", "WeightsChoice", "choose_weights",
            "load_two_stream"]
@@ -153,6 +154,8 @@ class TwoStream:
     @property
     def stacked_frames(self) -> int:
         """Flow frames per motion input (input channels // 2)."""
+        from twostream_lab.models.xception import stacked_frames_of
+
         return stacked_frames_of(self.motion)
 
     def __repr__(self) -> str:
@@ -165,6 +168,8 @@ class TwoStream:
 
 
 def _load_local(spatial_h5, motion_h5, class_names) -> TwoStream:
+    from twostream_lab.models.xception import build_motion_model, build_spatial_model
+
     spatial_info, motion_info = read_weights_info(spatial_h5), read_weights_info(motion_h5)
     channels = (spatial_info.input_channels, motion_info.input_channels)
     if channels[0] != 3 and channels[1] == 3:
@@ -249,6 +254,8 @@ def load_two_stream(source="pretrained", *, class_names=None,
 
 
 def _load_pretrained(mirror, downloader, progress: bool) -> TwoStream:
+    from twostream_lab.models.xception import build_motion_model, build_spatial_model
+
     spatial_files = fetch_pretrained("spatial", mirror=mirror, downloader=downloader,
                                      progress=progress)
     motion_files = fetch_pretrained("motion", mirror=mirror, downloader=downloader,
@@ -259,5 +266,7 @@ def _load_pretrained(mirror, downloader, progress: bool) -> TwoStream:
 
 
 def _load_demo() -> TwoStream:
+    from twostream_lab.models.demo import demo_class_names, load_demo_models
+
     spatial, motion = load_demo_models()
     return TwoStream(spatial, motion, demo_class_names(), "demo")

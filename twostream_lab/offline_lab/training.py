@@ -51,11 +51,14 @@ __all__ = [
 ]
 
 def _flows(videos: Sequence, method: str, workers: int | None, progress: bool, desc: str) -> list:
+    """The clips' flow, through the flow cache: it is keyed by the grey frames, which the red
+    and blue clips of a direction share, so half of a dataset's flow is computed and a second
+    run computes none."""
     from twostream_lab.flow import compute_flow
     from twostream_lab.progress import progress_bar
 
     return [
-        compute_flow(video, method=method, workers=workers, cache=False, progress=False)
+        compute_flow(video, method=method, workers=workers, progress=False)
         for video in progress_bar(videos, desc=desc, unit="clip", enabled=progress)
     ]
 

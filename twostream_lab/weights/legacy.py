@@ -32,9 +32,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import h5py
-import keras
 import numpy as np
+
+if TYPE_CHECKING:  # Keras (TensorFlow) is imported by the functions that load weights
+    import keras
 
 __all__ = ["WeightsError", "WeightsFileInfo", "load_legacy_weights", "read_weights_info"]
 
@@ -375,6 +379,8 @@ def _keras3_pairs(model: keras.Model, file: h5py.File,
                   path: Path) -> tuple[list[_Pair], list[str]]:
     """Pair each layer with the ``vars`` group Keras 3 saved it to: ``layers/<key>`` where the
     key is the snake-case class name, numbered ``_1``, ``_2``, ... in layer order."""
+    import keras
+
     pairs: list[_Pair] = []
     problems: list[str] = []
 
