@@ -14,14 +14,21 @@ block ends, and every wait inside it is bounded.
     ``hold`` seconds have passed or the block ends: a server that hangs after connecting.
 ``trickling_server(body, interval=..., headers=...)``
     Answers HTTP with ``body`` one byte every ``interval`` seconds: slow, but never silent.
+``file_server(folder)``
+    A well-behaved static HTTP server for ``folder`` (a mirror, a sample host) that counts the
+    GET requests it answers.
 """
 
 from __future__ import annotations
 
+import functools
+import http.server
 import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 HOST = "127.0.0.1"
 
@@ -125,3 +132,40 @@ def trickling_server(body: bytes, *, interval: float = 0.5,
 
     with _serving(handle) as port:
         yield port
+
+
+@dataclass
+class FileServer:
+    """What :func:`file_server` yields: the folder served, its URL (ending in ``/``), its port,
+    and the number of GET requests answered so far."""
+
+    folder: Path
+    url: str
+    port: int
+    hits: int = 0
+
+
+@contextmanager
+def file_server(folder: str | Path) -> Iterator[FileServer]:
+    """Serve ``folder`` over HTTP on 127.0.0.1 until the block ends."""
+    served = FileServer(Path(folder), "", 0)
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def do_GET(self) -> None:
+            served.hits += 1
+            super().do_GET()
+
+        def log_message(self, *args) -> None:  # keep the test output clean
+            pass
+
+    handler = functools.partial(Handler, directory=str(folder))
+    with http.server.ThreadingHTTPServer((HOST, 0), handler) as httpd:
+        served.port = httpd.server_address[1]
+        served.url = f"http://{HOST}:{served.port}/"
+        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield served
+        finally:
+            httpd.shutdown()
+            thread.join(timeout=5)

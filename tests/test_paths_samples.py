@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import csv
-import functools
 import hashlib
-import http.server
-import threading
 
 import pytest
+from loopback import file_server
 
 from twostream_lab.data import paths
 
@@ -73,16 +71,8 @@ def test_available_samples_lists_the_data_folder(tmp_path, monkeypatch):
 def local_server(tmp_path):
     root = tmp_path / "www"
     root.mkdir()
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    handler = functools.partial(Quiet, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield root, f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
+    with file_server(root) as server:
+        yield root, server.url
 
 
 def _register(monkeypatch, url: str, payload: bytes, name="clip.mp4") -> samples.SampleVideo:

@@ -7,11 +7,9 @@ import contextlib
 import dataclasses
 import functools
 import hashlib
-import http.server
 import json
 import os
 import shutil
-import threading
 import time
 import zipfile
 from pathlib import Path
@@ -19,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fixtures_h5 import build_tiny_model, full_models, randomize, write_tf1_h5
-from loopback import closed_port, http_head, stalling_server, unanswered_server
+from loopback import closed_port, file_server, http_head, stalling_server, unanswered_server
 
 from twostream_lab.weights import pretrained
 from twostream_lab.data.classes import UCF101_CLASSES
@@ -130,38 +128,12 @@ def test_fake_download_is_cached_and_redownloaded_when_damaged(tiny_registered):
     assert len(fake.urls) == 3 and files.h5.read_bytes() == data
 
 
-class _Server:
-    """A static file server on 127.0.0.1 that counts the requests it answers."""
-
-    def __init__(self, folder: Path):
-        server = self
-
-        class Handler(http.server.SimpleHTTPRequestHandler):
-            def __init__(self, *args, **kwargs):
-                super().__init__(*args, directory=str(folder), **kwargs)
-
-            def do_GET(self):
-                server.hits += 1
-                super().do_GET()
-
-            def log_message(self, *args):
-                pass
-
-        self.hits = 0
-        self.folder = folder
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-
 @pytest.fixture
 def server(tmp_path, monkeypatch):
-    served = _Server(tmp_path / "served")
-    served.folder.mkdir()
-    monkeypatch.setattr(pretrained, "DOWNLOAD_URL", f"http://127.0.0.1:{served.port}/{{id}}.zip")
-    yield served
-    served.httpd.shutdown()
-    served.httpd.server_close()
+    (tmp_path / "served").mkdir()
+    with file_server(tmp_path / "served") as served:
+        monkeypatch.setattr(pretrained, "DOWNLOAD_URL", f"{served.url}{{id}}.zip")
+        yield served
 
 
 def test_gdown_download_over_http(tiny_registered, server):
@@ -380,16 +352,6 @@ def test_altered_cached_h5_is_never_loaded(tiny_registered, monkeypatch):
 
 # --- mirror ---------------------------------------------------------------------------------
 
-@contextlib.contextmanager
-def _serving(folder: Path):
-    served = _Server(folder)
-    try:
-        yield served
-    finally:
-        served.httpd.shutdown()
-        served.httpd.server_close()
-
-
 def _write_sums(folder: Path, *names: str, star: bool = False, extra: str = "") -> None:
     lines = [f"{_sha256(folder / name)} {'*' if star else ' '}{name}\n" for name in names]
     (folder / "SHA256SUMS").write_text("".join(lines) + extra)
@@ -422,7 +384,7 @@ def test_mirror_download(how, tiny_mirror, monkeypatch):
             mirror, base = None, tiny_mirror.as_uri()
         else:
             _write_sums(tiny_mirror, "spatial.zip", extra=f"{'0' * 64}  weights/motion.zip\n")
-            served = stack.enter_context(_serving(tiny_mirror))
+            served = stack.enter_context(file_server(tiny_mirror))
             base = f"http://127.0.0.1:{served.port}"
             mirror = base + "/"
         files = fetch_pretrained("spatial", mirror=mirror, progress=False)
@@ -466,7 +428,7 @@ def test_mirror_errors(case, tiny_mirror):
             if case == "zip_missing_http":
                 _write_sums(tiny_mirror, "spatial.zip")
                 (tiny_mirror / "spatial.zip").unlink()
-            mirror = f"http://127.0.0.1:{stack.enter_context(_serving(tiny_mirror)).port}"
+            mirror = f"http://127.0.0.1:{stack.enter_context(file_server(tiny_mirror)).port}"
         elif case == "not_listed":
             (tiny_mirror / "motion.zip").write_bytes(b"x")
             _write_sums(tiny_mirror, "motion.zip")

@@ -96,26 +96,15 @@ def test_compute_flow_shows_a_finished_bar_on_stderr(capsys):
 def test_a_mirror_download_shows_our_bar_finished(kernel_display, tmp_path, capsys):
     """pooch draws its own tqdm.auto widget unless it is given a bar: the weights mirror's download
     over a loopback server ends with one finished text bar, and nothing on stderr."""
-    import functools
-    import http.server
-    import threading
+    from loopback import file_server
 
     from twostream_lab.weights.download import _http_download
 
     (tmp_path / "www").mkdir()
     (tmp_path / "www" / "spatial.zip").write_bytes(bytes(300_000))
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args) -> None:
-            pass
-
-    handler = functools.partial(Quiet, directory=str(tmp_path / "www"))
-    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as httpd:
-        threading.Thread(target=httpd.serve_forever, daemon=True).start()
-        try:
-            _http_download(f"http://127.0.0.1:{httpd.server_address[1]}/spatial.zip",
-                           str(tmp_path / "got.zip"), connect_timeout=5, read_timeout=5)
-        finally:
-            httpd.shutdown()
+    with file_server(tmp_path / "www") as server:
+        _http_download(f"{server.url}spatial.zip", str(tmp_path / "got.zip"), connect_timeout=5,
+                       read_timeout=5)
     assert (tmp_path / "got.zip").read_bytes() == bytes(300_000)
     assert re.search(r"download: 100%\|█+\| 293k/293k", kernel_display[-1][1]), kernel_display
     assert capsys.readouterr().err == ""

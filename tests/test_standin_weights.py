@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import http.server
 import importlib.util
 import json
 import pickle
 import shutil
-import threading
 import time
 import zipfile
 from pathlib import Path
@@ -18,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fixtures_h5 import formula_input
-from loopback import closed_port
+from loopback import closed_port, file_server
 
 from twostream_lab.weights import pretrained
 from twostream_lab.data.classes import UCF101_CLASSES
@@ -108,24 +106,6 @@ def test_standin_mirror_layout(standin, legacy_fixtures, tmp_path):
         folder / "SHA256SUMS").read_bytes()
 
 
-class _Server:
-    def __init__(self, folder: Path):
-        class Handler(http.server.SimpleHTTPRequestHandler):
-            def __init__(self, *args, **kwargs):
-                super().__init__(*args, directory=str(folder), **kwargs)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 def test_fetch_and_load_from_every_kind_of_mirror(standin, legacy_fixtures):
     """Folder, file:// URL and HTTP mirror each give the verified stand-in files; the models
     loaded from the HTTP mirror reproduce TF 1.11's outputs on the fixtures' input."""
@@ -142,13 +122,10 @@ def test_fetch_and_load_from_every_kind_of_mirror(standin, legacy_fixtures):
               f"returned in {seconds:.2f} s")
         shutil.rmtree(cache_dir("pretrained"))
 
-    server = _Server(folder)
-    try:
+    with file_server(folder) as server:
         start = time.perf_counter()
         models = load_two_stream("pretrained", mirror=server.url, progress=False)
         print(f"load_two_stream from the HTTP mirror: {time.perf_counter() - start:.1f} s")
-    finally:
-        server.close()
     assert models.source == "pretrained" and models.class_names == UCF101_CLASSES
     for stream, model in (("spatial", models.spatial), ("motion", models.motion)):
         x = formula_input(model.input_shape[1:])
