@@ -448,18 +448,6 @@ def test_tvl1_tf_missing_is_a_clear_error(monkeypatch):
         compute_flow(translating_clip(), method="tvl1-tf", cache=False, progress=False)
 
 
-def test_tvl1_tf_method_quantises_like_the_others():
-    pytest.importorskip("tensorflow")
-    pytest.importorskip("twostream_lab.flow.tvl1_tf")
-    flow = compute_flow(translating_clip(), method="tvl1-tf", cache=False, progress=False,
-                        return_raw=True)
-    assert flow.method == "tvl1-tf" and flow.u.dtype == np.uint8
-    inner = flow.raw[:, 10:-10, 10:-10]
-    assert abs(np.median(inner[..., 0]) - DX) < 0.1
-    assert abs(np.median(inner[..., 1]) - DY) < 0.1
-    np.testing.assert_array_equal(flow.u, quantize_flow(flow.raw[..., 0]))
-
-
 def test_importing_flow_does_not_import_tensorflow():
     code = ("import sys, twostream_lab.flow, twostream_lab.video, twostream_lab.pictures.flow_viz; "
             "print('tensorflow' in sys.modules, 'keras' in sys.modules)")

@@ -1,7 +1,8 @@
 """tvl1_flow_tf against OpenCV's TV-L1 (defaults): synthetic textures, known motion, real clips.
 
-Each new frame size or parameter set builds a TensorFlow graph (a few seconds), so the tests share
-a handful of shapes: three 48x64 pairs, one 32x40 pair and, on the real clips, two 320x240 pairs.
+Each new batch size, frame size or parameter set builds a TensorFlow graph (about 8 s of CPU), so
+the tests share a handful: batches of three and of one 48x64 pair, one 32x40 pair and, on the
+real clips, a batch of two 320x240 pairs.
 """
 
 from __future__ import annotations
@@ -111,10 +112,20 @@ def test_float_frames_on_0_1_match_uint8_scale_like_opencv(textures):
 
 def test_batch_equals_one_pair_at_a_time(textures, texture_flow):
     prev, nxt = textures
-    # batches of 2: the second one is filled up with a copy of its last pair
-    assert np.array_equal(tvl1_flow_tf(prev, nxt, batch_size=2), texture_flow)
-    # one (H, W) pair gives one (H, W, 2) flow (in the batch-2 graph built above)
-    assert np.array_equal(tvl1_flow_tf(prev[2], nxt[2], batch_size=2), texture_flow[2])
+    assert np.array_equal(tvl1_flow_tf(prev, nxt, batch_size=1), texture_flow)
+    # one (H, W) pair gives one (H, W, 2) flow
+    assert np.array_equal(tvl1_flow_tf(prev[2], nxt[2], batch_size=1), texture_flow[2])
+
+
+def test_the_tvl1_tf_flow_method_is_this_flow_quantised(textures, texture_flow):
+    from twostream_lab.flow import compute_flow, quantize_flow
+
+    clip = np.stack([textures[0][0], textures[1][0]])  # two grey frames: one pair
+    flow = compute_flow(clip, method="tvl1-tf", cache=False, progress=False, return_raw=True)
+    assert flow.method == "tvl1-tf" and flow.u.dtype == np.uint8
+    assert np.array_equal(flow.raw, texture_flow[:1])  # whatever batch size it chose
+    np.testing.assert_array_equal(flow.u, quantize_flow(flow.raw[..., 0]))
+    np.testing.assert_array_equal(flow.v, quantize_flow(flow.raw[..., 1]))
 
 
 def test_fewer_pairs_than_the_batch_reuse_its_graph(textures, texture_flow):
