@@ -1,11 +1,12 @@
 """Settings for the whole test run, ``tests/`` and ``notebooks/`` alike.
 
 Under pytest-xdist (``-n N``) the N worker processes run at once, so each one gets
-``cores // N`` OpenCV threads (at least one), for itself and for everything it starts: notebook
-kernels, Dask workers and command lines inherit ``OPENCV_FOR_THREADS_NUM``. On small frames
-OpenCV's threads cost far more CPU than they save in time, CPU that the other workers need:
-TV-L1 on a 48x48 synthetic pair takes 62 ms on one thread and 50 ms on two, for 99 ms of CPU.
-The flow is the same, bit for bit, with any number of threads.
+``cores // N`` OpenCV threads (at least one) through ``OPENCV_FOR_THREADS_NUM``, unless that is
+set already. The processes a worker starts inherit it (notebook kernels, command lines), except
+those that set their own count (flow worker processes, the Dask workers of an evaluation). On
+small frames OpenCV's threads cost more CPU than they save in time, CPU that the other workers
+need: TV-L1 on a 48x48 synthetic pair takes 62 ms on one thread, and 50 ms on two for 99 ms of
+CPU. The flow is the same, bit for bit, with any number of threads.
 """
 
 import os

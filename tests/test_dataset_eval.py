@@ -4,8 +4,9 @@ One 2-worker LocalCluster on 127.0.0.1 serves the whole module (passed as ``sche
 path an existing cluster takes); the command-line run that is killed half-way starts its own
 1-worker cluster, the other command-line runs use the module's. Most tests use the tiny demo
 models on synthetic clips written as MJPG .avi files (the labels come from a list file's class
-numbers); one uses the stand-in pretrained Xception weights on a real UCF101 clip and skips
-without it (one clip: each worker that gets a video builds both Xception streams, about 10 s).
+numbers); one uses the stand-in pretrained Xception weights on a real UCF101 clip, so one class
+and one worker, and skips without it (each worker that gets a video builds both Xception
+streams, about 10 s of CPU; the demo runs check per-class tables and both workers).
 """
 
 from __future__ import annotations

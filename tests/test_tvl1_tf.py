@@ -120,10 +120,14 @@ def test_batch_equals_one_pair_at_a_time(textures, texture_flow):
 def test_the_tvl1_tf_flow_method_is_this_flow_quantised(textures, texture_flow):
     from twostream_lab.flow import compute_flow, quantize_flow
 
-    clip = np.stack([textures[0][0], textures[1][0]])  # two grey frames: one pair
-    flow = compute_flow(clip, method="tvl1-tf", cache=False, progress=False, return_raw=True)
+    prev, nxt = textures
+    grey = np.stack([prev[0], nxt[0], prev[0]])  # two pairs: there and back
+    rgb = np.repeat(grey[..., None], 3, axis=-1)  # equal channels: exactly this grey
+    flow = compute_flow(rgb, method="tvl1-tf", cache=False, progress=False, return_raw=True)
     assert flow.method == "tvl1-tf" and flow.u.dtype == np.uint8
-    assert np.array_equal(flow.raw, texture_flow[:1])  # whatever batch size it chose
+    # the same flow whatever batch size it chose (batches of one on a CPU)
+    assert np.array_equal(flow.raw[0], texture_flow[0])
+    assert np.array_equal(flow.raw[1], tvl1_flow_tf(nxt[0], prev[0], batch_size=1))
     np.testing.assert_array_equal(flow.u, quantize_flow(flow.raw[..., 0]))
     np.testing.assert_array_equal(flow.v, quantize_flow(flow.raw[..., 1]))
 
@@ -134,6 +138,10 @@ def test_fewer_pairs_than_the_batch_reuse_its_graph(textures, texture_flow):
     built = _compiled_flow.cache_info().misses
     flow = tvl1_flow_tf(textures[0][1:], textures[1][1:], batch_size=len(MOTIONS))
     assert np.array_equal(flow, texture_flow[1:])
+    # a full batch, then a last one filled up with copies of its last pair
+    order = [0, 1, 2, 1]
+    flow = tvl1_flow_tf(textures[0][order], textures[1][order], batch_size=len(MOTIONS))
+    assert np.array_equal(flow, texture_flow[order])
     assert _compiled_flow.cache_info().misses == built
 
 
