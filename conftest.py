@@ -5,8 +5,9 @@ Under pytest-xdist (``-n N``) the N worker processes run at once, so each one ge
 set already. The processes a worker starts inherit it (notebook kernels, command lines), except
 those that set their own count (flow worker processes, the Dask workers of an evaluation). On
 small frames OpenCV's threads cost more CPU than they save in time, CPU that the other workers
-need: TV-L1 on a 48x48 synthetic pair takes 62 ms on one thread, and 50 ms on two for 99 ms of
-CPU. The flow is the same, bit for bit, with any number of threads.
+need: TV-L1 on a 48x48 synthetic pair takes 94 ms on one thread, and 75 ms on two for 149 ms
+of CPU (``benchmarks/bench_opencv_threads.py``). The flow is the same, bit for bit, with any
+number of threads.
 """
 
 import os
