@@ -31,6 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HOST = "127.0.0.1"
+# How often a server's loop looks whether its block has ended. http.server's default, 0.5 s,
+# made every test with a server wait up to half a second at its end (about 10 s in all).
+POLL_INTERVAL = 0.02
 
 
 def closed_port() -> int:
@@ -62,7 +65,7 @@ def _serving(handle) -> Iterator[int]:
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     server.bind((HOST, 0))
     server.listen(8)
-    server.settimeout(0.2)
+    server.settimeout(POLL_INTERVAL)
     stop = threading.Event()
 
     def serve() -> None:
@@ -162,7 +165,7 @@ def file_server(folder: str | Path) -> Iterator[FileServer]:
     with http.server.ThreadingHTTPServer((HOST, 0), handler) as httpd:
         served.port = httpd.server_address[1]
         served.url = f"http://{HOST}:{served.port}/"
-        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+        thread = threading.Thread(target=httpd.serve_forever, args=(POLL_INTERVAL,), daemon=True)
         thread.start()
         try:
             yield served

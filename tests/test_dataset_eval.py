@@ -1,12 +1,12 @@
 """Whole-dataset evaluation on Dask (``evaluate_videos``, ``twostream-lab evaluate``).
 
 One 2-worker LocalCluster on 127.0.0.1 serves the whole module (passed as ``scheduler=``, the
-path an existing cluster takes); the command-line run that is killed half-way starts its own
-1-worker cluster, the other command-line runs use the module's. Most tests use the tiny demo
-models on synthetic clips written as MJPG .avi files (the labels come from a list file's class
-numbers); one uses the stand-in pretrained Xception weights on a real UCF101 clip, so one class
-and one worker, and skips without it (each worker that gets a video builds both Xception
-streams, about 10 s of CPU; the demo runs check per-class tables and both workers).
+path an existing cluster takes; its workers are threads of the test process). The command-line
+run that is killed half-way starts its own 1-worker cluster, of worker processes as for a user;
+the other command-line runs use the module's. Most tests use the tiny demo models on synthetic
+clips written as MJPG .avi files (the labels come from a list file's class numbers), which check
+per-class tables and both workers; one uses the stand-in pretrained Xception weights on one real
+UCF101 clip, and skips without it.
 """
 
 from __future__ import annotations
@@ -63,14 +63,17 @@ def clips(tmp_path_factory, write_clip) -> Path:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    """A 2-worker LocalCluster on 127.0.0.1 for the whole module; yields its address."""
+def cluster():
+    """A 2-worker LocalCluster on 127.0.0.1 for the whole module; yields its TCP address.
+
+    Its workers are threads of this process, which has imported TensorFlow already: worker
+    processes would each import it again (about 6 s of CPU apiece) and build their own models.
+    """
     from distributed import LocalCluster
 
-    cache = tmp_path_factory.mktemp("worker-cache")
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None, silence_logs=logging.ERROR,
-                      env={"TWOSTREAM_LAB_CACHE": str(cache)}) as local:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp://",
+                      host="127.0.0.1", dashboard_address=None,
+                      silence_logs=logging.ERROR) as local:
         yield local.scheduler_address
 
 

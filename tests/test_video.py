@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from loopback import closed_port, trickling_server
+from loopback import POLL_INTERVAL, closed_port, trickling_server
 
 import twostream_lab.video as video_module
 import twostream_lab.video_download as download_module
@@ -318,7 +318,7 @@ def server(tmp_path, clip_path):
 
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.handle_error = lambda request, address: None  # a client that gives up is expected here
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, args=(POLL_INTERVAL,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}", Handler
     httpd.shutdown()
