@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from twostream_lab.data.paths import data_dir
-from twostream_lab.flow.parallel import _available_cores
+from twostream_lab.flow.parallel import available_cores
 from twostream_lab.offline_lab.synthetic import make_synthetic_clip
 
 
@@ -69,7 +69,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=15, help="frame pairs of the 48x48 clip")
     args = parser.parse_args()
-    cores = _available_cores()
+    cores = available_cores()
     print(f"OpenCV {cv2.__version__}, {cores} cores")
     for name, grey in _grey_frames(args.pairs).items():
         one = _run(grey, 1)

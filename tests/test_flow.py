@@ -166,9 +166,9 @@ def test_worker_processes_give_byte_identical_flow(moving, method):
 
 
 def test_choose_workers_rule(monkeypatch):
-    monkeypatch.setattr(flow_parallel, "_available_cores", lambda: 2)
+    monkeypatch.setattr(flow_parallel, "available_cores", lambda: 2)
     assert choose_workers("tvl1", 249) == 1
-    monkeypatch.setattr(flow_parallel, "_available_cores", lambda: 16)
+    monkeypatch.setattr(flow_parallel, "available_cores", lambda: 16)
     assert choose_workers("tvl1", 249) == 8
     assert choose_workers("tvl1", 12) == 6, "no more processes than pairs / 2"
     assert choose_workers("tvl1", 2, 64, 80) == 1, "a few seconds of work: no processes"
@@ -348,15 +348,20 @@ def test_memory_is_the_result_and_a_few_pairs(monkeypatch):
     np.testing.assert_array_equal(part.u, flow.u[:10])
 
 
-def test_worker_chunks_are_bounded_in_bytes(monkeypatch):
+def test_worker_chunks_are_bounded_in_bytes(monkeypatch, capsys):
     clip = translating_clip(n=12)
     sizes = []
     real_runs = flow_parallel._runs
     monkeypatch.setattr(flow_parallel, "_CHUNK_BYTES", 3 * 64 * 80 * 2 * 4)  # 3 pairs of float32
     monkeypatch.setattr(flow_parallel, "_runs",
                         lambda todo, size: sizes.append(size) or real_runs(todo, size))
-    parallel = compute_flow(clip, method="dis", workers=2, cache=False, progress=False)
+    parallel = compute_flow(clip, method="dis", workers=2, cache=False, progress=True)
+    assert "Optical flow (dis, 2 processes)" in capsys.readouterr().err
     serial = compute_flow(clip, method="dis", workers=1, cache=False, progress=False)
+    one_pair = compute_flow(clip[:2], method="dis", workers=2, cache=False, progress=True)
+    bar = capsys.readouterr().err
+    assert "Optical flow (dis)" in bar and "processes" not in bar, "one pair: this process"
+    np.testing.assert_array_equal(one_pair.u, serial.u[:1])
     assert sizes == [2], "ceil(11 pairs / (4 x 2 workers)) = 2 pairs, under the 3 that fit"
     monkeypatch.setattr(flow_parallel, "_CHUNK_BYTES", 64 * 80 * 2 * 4)  # 1 pair
     single = compute_flow(clip, method="dis", workers=2, cache=False, progress=False)

@@ -114,8 +114,6 @@ def _num_classes(model) -> int:
     return int(shape[1])
 
 
-
-
 def as_video(video):
     """``video`` as a :class:`~twostream_lab.video.Video`: a Video as it is, frames wrapped."""
     from twostream_lab.video import Video

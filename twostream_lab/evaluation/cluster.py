@@ -4,7 +4,6 @@ submits one task per video and stores each result as it comes back."""
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import time
 from collections.abc import Iterator, Mapping
@@ -14,6 +13,7 @@ from typing import Any
 from twostream_lab.evaluation.store import EvaluationError, _Log, _Plan, _store
 from twostream_lab.evaluation.tasks import _evaluate_task
 from twostream_lab.evaluation.videos import VideoItem
+from twostream_lab.flow.parallel import available_cores
 
 
 def _distributed():
@@ -26,13 +26,6 @@ def _distributed():
             "install it with pip install 'twostream-lab[evaluate]' (or pip install "
             "'dask[distributed]')") from exc
     return distributed
-
-
-def _available_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
 
 
 @contextmanager
@@ -88,7 +81,7 @@ def _run_tasks(todo: dict[str, list[str]], items: dict[str, VideoItem],
     if progress and scheduler is None:
         print(f"starting {workers} local Dask worker process(es) on 127.0.0.1 ...",
               file=sys.stderr)
-    threads = max(1, _available_cores() // workers) if scheduler is None else None
+    threads = max(1, available_cores() // workers) if scheduler is None else None
     with _connect(scheduler, workers, connect_timeout) as (client, where):
         write_log(f"cluster: {where}")
         futures = {client.submit(_evaluate_task, str(items[vid].path), methods, dict(weights),

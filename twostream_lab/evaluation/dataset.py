@@ -51,7 +51,7 @@ import numpy as np
 
 from twostream_lab.checks import positive_int
 from twostream_lab.data.paths import remove_stale_temporaries
-from twostream_lab.evaluation.cluster import _available_cores, _distributed, _run_tasks
+from twostream_lab.evaluation.cluster import _distributed, _run_tasks
 from twostream_lab.evaluation.report import (
     EVALUATION_STREAMS,
     EvaluationReport,
@@ -72,6 +72,7 @@ from twostream_lab.evaluation.store import (
     weights_fingerprint,
 )
 from twostream_lab.evaluation.videos import VIDEO_SUFFIXES, VideoItem, find_videos
+from twostream_lab.flow.parallel import available_cores
 from twostream_lab.fusion import TSN_WEIGHTS, check_fusion
 
 __all__ = [
@@ -156,7 +157,7 @@ def _check_workers(workers: int | None, scheduler) -> int:
         raise ValueError("pass workers= (a local cluster) or scheduler= (an existing one), "
                          "not both: an existing cluster has its own workers")
     if workers is None:
-        return max(1, _available_cores() // 2)
+        return max(1, available_cores() // 2)
     return positive_int(workers, "workers")
 
 

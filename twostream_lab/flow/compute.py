@@ -135,21 +135,22 @@ def compute_flow(
 
     todo = wanted[~done[wanted - start]]
     if len(todo):
-        n_workers = choose_workers(chosen, len(todo), height, width) if workers is None \
-            else int(workers)
-        if spec.algorithm == "tensorflow-tvl1":
-            n_workers = 1
-        if spec.algorithm == "tensorflow-tvl1":
+        processes = 1  # the processes computing it: 1 is this one
+        if spec.algorithm == "tensorflow-tvl1":  # always in this process, whatever `workers` says
             results = _tensorflow(spec, grey, todo)
-        elif n_workers > 1 and len(todo) > 1:
-            results = _parallel(spec, grey, todo, n_workers)
         else:
-            results = _serial(spec, grey, todo)
+            n_workers = choose_workers(chosen, len(todo), height, width) if workers is None \
+                else int(workers)
+            if n_workers > 1 and len(todo) > 1:
+                processes = min(n_workers, len(todo))
+                results = _parallel(spec, grey, todo, n_workers)
+            else:
+                results = _serial(spec, grey, todo)
         from twostream_lab.progress import progress_bar
 
         label = chosen if method == chosen else f"{method}: {chosen}"
-        if n_workers > 1 and spec.algorithm != "tensorflow-tvl1":
-            label += f", {min(n_workers, len(todo))} processes"
+        if processes > 1:
+            label += f", {processes} processes"
         with progress_bar(total=len(todo), desc=f"Optical flow ({label})", unit="pair",
                           enabled=progress) as bar:
             for batch in results:

@@ -25,7 +25,14 @@ from twostream_lab.flow.types import FlowError
 _CHUNK_BYTES = 32 * 2**20  # float32 flow per chunk a worker process computes (and returns)
 
 
-def _available_cores() -> int:
+def available_cores() -> int:
+    """The CPU cores this process may run on (its affinity, where the system tells it).
+
+    Examples
+    --------
+    >>> available_cores() >= 1
+    True
+    """
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
@@ -48,7 +55,7 @@ def choose_workers(method: str, num_pairs: int, height: int = 240, width: int = 
     1
     """
     spec = FLOW_METHODS[resolve_flow_method(method)]
-    cores = _available_cores()
+    cores = available_cores()
     if spec.algorithm == "tensorflow-tvl1" or cores <= 4:
         return 1
     seconds = num_pairs * spec.seconds_per_pair * height * width / (320 * 240)
@@ -116,7 +123,7 @@ def _parallel(spec: FlowMethod, grey: _GreyFrames, todo: np.ndarray, workers: in
     import subprocess
     import sys
 
-    threads = max(1, _available_cores() // workers)
+    threads = max(1, available_cores() // workers)
     pair_bytes = grey.size[0] * grey.size[1] * 2 * 4
     size = max(1, min(16, math.ceil(len(todo) / (4 * workers)), _CHUNK_BYTES // pair_bytes))
     jobs: queue.SimpleQueue = queue.SimpleQueue()
