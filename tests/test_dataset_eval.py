@@ -1,12 +1,14 @@
 """Whole-dataset evaluation on Dask (``evaluate_videos``, ``twostream-lab evaluate``).
 
 One 2-worker LocalCluster on 127.0.0.1 serves the whole module (passed as ``scheduler=``, the
-path an existing cluster takes; its workers are threads of the test process). The command-line
-run that is killed half-way starts its own 1-worker cluster, of worker processes as for a user;
-the other command-line runs use the module's. Most tests use the tiny demo models on synthetic
-clips written as MJPG .avi files (the labels come from a list file's class numbers), which check
-per-class tables and both workers; one uses the stand-in pretrained Xception weights on one real
-UCF101 clip, and skips without it.
+path an existing cluster takes); the command-line run that is killed half-way starts its own
+1-worker cluster, the other command-line runs use the module's. Every worker is a fresh process,
+as for a user, so the runs compared bit for bit share no state with the test process (where
+``train_demo_models`` may have switched on TensorFlow's deterministic ops). Most tests use the
+tiny demo models on synthetic clips written as MJPG .avi files (the labels come from a list
+file's class numbers), which check the per-class tables; one uses the stand-in pretrained
+Xception weights on one real UCF101 clip, and skips without it (a worker that gets a video
+builds both Xception streams, about 10 s of CPU).
 """
 
 from __future__ import annotations
@@ -63,17 +65,14 @@ def clips(tmp_path_factory, write_clip) -> Path:
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    """A 2-worker LocalCluster on 127.0.0.1 for the whole module; yields its TCP address.
-
-    Its workers are threads of this process, which has imported TensorFlow already: worker
-    processes would each import it again (about 6 s of CPU apiece) and build their own models.
-    """
+def cluster(tmp_path_factory):
+    """A 2-worker LocalCluster on 127.0.0.1 for the whole module; yields its address."""
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp://",
-                      host="127.0.0.1", dashboard_address=None,
-                      silence_logs=logging.ERROR) as local:
+    cache = tmp_path_factory.mktemp("worker-cache")
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None, silence_logs=logging.ERROR,
+                      env={"TWOSTREAM_LAB_CACHE": str(cache)}) as local:
         yield local.scheduler_address
 
 
@@ -190,6 +189,18 @@ def test_weights_fingerprint_and_argument_checks(tmp_path):
         evaluate_videos(tmp_path, "demo", flow="tv-l1", out=tmp_path)
     with pytest.raises(ValueError, match="two or more different"):
         evaluate_videos(tmp_path, "demo", compare_flow=("dis", "dis"), out=tmp_path)
+
+
+def test_a_worker_loads_the_models_once_and_times_only_that_load(monkeypatch):
+    from twostream_lab.evaluation import tasks
+
+    monkeypatch.setattr(tasks, "_MODELS", {})
+    monkeypatch.setattr(tasks, "_LOADS", {"count": 0})
+    weights = weights_fingerprint("demo")
+    models, loads, seconds = tasks._worker_models(weights, None)
+    assert models.is_demo and loads == 1 and seconds > 0
+    again, loads, seconds = tasks._worker_models(weights, None)
+    assert again is models and (loads, seconds) == (1, 0.0)
 
 
 def test_an_unreachable_scheduler_is_a_clear_error(clips, tmp_path):

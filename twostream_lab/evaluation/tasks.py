@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 _MODELS: dict[str, Any] = {}
 _MODELS_LOCK = threading.Lock()
 _LOADS = {"count": 0}
+# warnings.catch_warnings swaps the process's warning state: in a worker of several threads,
+# two blocks that overlap would restore each other's state
+_WARNINGS_LOCK = threading.Lock()
 
 
 def _limit_threads(threads: int) -> None:
@@ -36,32 +39,38 @@ def _limit_threads(threads: int) -> None:
         log.info("TensorFlow was already initialised here; its thread counts stay as they are")
 
 
-def _worker_models(weights: Mapping[str, Any], threads: int | None):
-    """The models of ``weights``, loaded on the first task of this worker process only."""
+def _worker_models(weights: Mapping[str, Any], threads: int | None) -> tuple[Any, int, float]:
+    """The models of ``weights``, loaded on the first task of this worker process only.
+
+    Returns them, the number of loads this process has done, and the seconds this call spent
+    loading (0 when the models were loaded already, or by another thread while it waited).
+    """
     from twostream_lab.models.two_stream import WeightsChoice, load_two_stream
 
     key = json.dumps(weights, sort_keys=True)
     with _MODELS_LOCK:
-        if key not in _MODELS:
-            if threads is not None and not _LOADS["count"]:
-                _limit_threads(threads)
-            spec = weights["spec"] if isinstance(weights["spec"], str) else tuple(weights["spec"])
-            names = weights["class_names"] if weights["custom_classes"] else None
-            spatial, motion = _weights_files(spec, progress=False)
-            for stream, path in (("spatial", spatial), ("motion", motion)):
-                digest = _file_sha256(path)
-                if digest != weights[f"{stream}_sha256"]:
-                    raise EvaluationError(
-                        f"the {stream} weights on worker {_worker_address()} ({path}) have "
-                        f"SHA-256 {digest}, not the {weights[f'{stream}_sha256']} of the run: "
-                        "give every worker the same weights files (the same paths, or the same "
-                        "pretrained cache, $TWOSTREAM_LAB_CACHE) and the same twostream-lab")
-            _MODELS.clear()  # one set of models per worker process
-            # a WeightsChoice: exactly these weights, whatever $TWOSTREAM_LAB_WEIGHTS says
-            _MODELS[key] = load_two_stream(WeightsChoice(spec, "evaluate_videos"),
-                                           class_names=names, progress=False)
-            _LOADS["count"] += 1
-        return _MODELS[key], _LOADS["count"]
+        if key in _MODELS:
+            return _MODELS[key], _LOADS["count"], 0.0
+        started = time.perf_counter()
+        if threads is not None and not _LOADS["count"]:
+            _limit_threads(threads)
+        spec = weights["spec"] if isinstance(weights["spec"], str) else tuple(weights["spec"])
+        names = weights["class_names"] if weights["custom_classes"] else None
+        spatial, motion = _weights_files(spec, progress=False)
+        for stream, path in (("spatial", spatial), ("motion", motion)):
+            digest = _file_sha256(path)
+            if digest != weights[f"{stream}_sha256"]:
+                raise EvaluationError(
+                    f"the {stream} weights on worker {_worker_address()} ({path}) have "
+                    f"SHA-256 {digest}, not the {weights[f'{stream}_sha256']} of the run: "
+                    "give every worker the same weights files (the same paths, or the same "
+                    "pretrained cache, $TWOSTREAM_LAB_CACHE) and the same twostream-lab")
+        _MODELS.clear()  # one set of models per worker process
+        # a WeightsChoice: exactly these weights, whatever $TWOSTREAM_LAB_WEIGHTS says
+        _MODELS[key] = load_two_stream(WeightsChoice(spec, "evaluate_videos"),
+                                       class_names=names, progress=False)
+        _LOADS["count"] += 1
+        return _MODELS[key], _LOADS["count"], time.perf_counter() - started
 
 
 def _worker_address() -> str:
@@ -96,15 +105,12 @@ def _evaluate_task(path: str, methods: Sequence[str], weights: Mapping[str, Any]
     from twostream_lab.predict import predict_video
     from twostream_lab.video import read_video
 
-    started = time.perf_counter()
-    loads_before = _LOADS["count"]
-    models, loads = _worker_models(weights, threads)
+    models, loads, load_seconds = _worker_models(weights, threads)
     answer: dict[str, Any] = {"worker": _worker_address(), "model_loads": loads,
-                              "load_seconds": time.perf_counter() - started
-                              if loads > loads_before else 0.0, "results": {}}
+                              "load_seconds": load_seconds, "results": {}}
     began = time.perf_counter()
     try:
-        with warnings.catch_warnings(record=True) as caught:
+        with _WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", UserWarning)
             video = read_video(path)
     except (ValueError, OSError, cv2.error) as exc:
