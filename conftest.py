@@ -13,8 +13,8 @@ The slowest modules and notebooks, listed in ``SLOWEST_FIRST``, run first and th
 in collection order; under ``--dist loadscope`` (pytest-xdist 3.8 or later) that is the order
 in which they are handed out, so a worker that finishes early picks up short modules instead
 of waiting while the other runs a long one last. xdist's own order (most tests first) put
-``test_standin_weights.py`` (16 s) last and left one worker idle for 15 s at the end; in a run
-measured since, the two finished 3 s apart.
+``test_standin_weights.py`` (16 s) last and left one worker idle for 15 s at the end; in runs
+measured since, the two finished about 4 s apart.
 """
 
 import os
@@ -22,24 +22,26 @@ import os
 # Seconds on 2 cores with -n 2, measured in a whole run: a stale or missing entry only changes
 # the order, never what runs (tests/test_suite_order.py checks that each names a file).
 SLOWEST_FIRST = (
-    "tests/test_tvl1_tf.py",  # 55
-    "notebooks/08_offline_lab.ipynb",  # 49 (07 then finds its flow in the run's cache)
-    "tests/test_dataset_eval.py",  # 49
-    "notebooks/03_loading_the_models.ipynb",  # 27
-    "tests/test_pretrained.py",  # 24
-    "tests/test_demo_models.py",  # 21
+    "tests/test_dataset_eval.py",  # 73
+    "tests/test_tvl1_tf.py",  # 50
+    "notebooks/08_offline_lab.ipynb",  # 48, before 07, which then finds its flow in the cache
+    "notebooks/03_loading_the_models.ipynb",  # 31
+    "tests/test_pretrained.py",  # 25
+    "tests/test_demo_models.py",  # 20
     "tests/test_legacy.py",  # 18
     "tests/test_standin_weights.py",  # 16
-    "tests/test_docstrings.py",  # 16
-    "tests/test_cli.py",  # 15
     "tests/test_flow.py",  # 15
-    "notebooks/05_predictions_and_fusion.ipynb",  # 12
+    "tests/test_cli.py",  # 14
+    "tests/test_docstrings.py",  # 13
+    "notebooks/05_predictions_and_fusion.ipynb",  # 13
     "notebooks/06_activity_abseiling.ipynb",  # 11
-    "notebooks/07_fusion_compared.ipynb",  # 8
-    "notebooks/02_setup.ipynb",  # 6
+    "tests/test_diagrams.py",  # 8
+    "notebooks/07_fusion_compared.ipynb",  # 7
+    "tests/test_predict.py",  # 7
+    "notebooks/02_setup.ipynb",  # 7
     "notebooks/04_dataset_and_flow.ipynb",  # 6
+    "tests/test_models.py",  # 6
     "tests/test_two_stream.py",  # 6
-    "tests/test_predict.py",  # 6
 )
 
 _workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
